@@ -1,0 +1,59 @@
+"""Input checks shared by the engine: every message names the argument, what was expected and
+what came. Nothing here broadcasts, clips or converts silently (ints become float64, nothing
+else changes)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+
+def as_float_array(name: str, value: object) -> np.ndarray:
+    """`value` as a float64 array, or a ValueError naming `name`."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float64:
+        return value
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name}: expected an array of real numbers, got {type(value).__name__} ({exc})"
+        ) from None
+    return array
+
+
+def require_ndim(name: str, array: np.ndarray, allowed: Iterable[int], meaning: str) -> None:
+    """Raise unless `array.ndim` is one of `allowed`; `meaning` spells out the shapes."""
+    allowed = tuple(allowed)
+    if array.ndim not in allowed:
+        raise ValueError(
+            f"{name}: expected {meaning} ({' or '.join(f'{n}-D' for n in allowed)}), "
+            f"got a {array.ndim}-D array of shape {array.shape}"
+        )
+
+
+def require_shape(name: str, array: np.ndarray, expected: tuple[int, ...], meaning: str) -> None:
+    """Raise unless `array.shape == expected`; `meaning` names the axes, e.g. '(T, B, H)'."""
+    if array.shape != tuple(expected):
+        raise ValueError(
+            f"{name}: expected shape {meaning} = {tuple(expected)}, got {array.shape}"
+        )
+
+
+def require_finite(name: str, array: np.ndarray) -> None:
+    """Raise if `array` holds NaN or ±inf, saying how many and where the first one is."""
+    bad = ~np.isfinite(array)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"{name}: expected finite numbers, got {int(bad.sum())} NaN/inf value(s), "
+            f"the first at index {first} ({array[first]})"
+        )
+
+
+def require_choice(name: str, value: object, choices: Iterable[str]) -> str:
+    """Raise unless `value` is one of `choices`, listing them."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value  # type: ignore[return-value]

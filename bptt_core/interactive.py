@@ -1,0 +1,181 @@
+"""One way to explore, in Jupyter and on the website: ``explore(draw, **sliders)``.
+
+``draw(fig, **values)`` draws one picture into an empty matplotlib figure. In Jupyter the
+call shows live sliders that redraw it. When the book is built (``make book`` sets
+``BPTT_STATIC_WIDGETS=1``) the same call precomputes one frame per slider setting and shows a
+static slider that swaps frames in the browser, with no kernel behind it. Both use the same
+grid of values, so the website shows exactly what Jupyter shows.
+
+A slider is ``(start, stop, step)`` or ``(start, stop, step, initial)`` (``stop`` included),
+or an explicit list of values (the first is initial).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+STATIC_ENV = "BPTT_STATIC_WIDGETS"
+MAX_FRAMES = 120
+FIGSIZE = (7.0, 3.6)
+
+
+def slider_values(name: str, spec: object) -> tuple[list, object]:
+    """The grid of values for one slider and its initial value, or a ValueError naming it."""
+    if isinstance(spec, tuple) and len(spec) in (3, 4):
+        start, stop, step = spec[:3]
+        if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in spec):
+            raise ValueError(f"{name}: expected finite numbers (start, stop, step[, initial]), "
+                             f"got {spec!r}")
+        if step <= 0 or stop < start:
+            raise ValueError(f"{name}: expected step > 0 and stop >= start, got {spec!r}")
+        count = int(np.floor((stop - start) / step + 1e-9)) + 1
+        integral = all(isinstance(v, int) for v in spec[:3])
+        values = [start + i * step if integral else round(start + i * step, 10)
+                  for i in range(count)]
+        initial = spec[3] if len(spec) == 4 else values[0]
+        if not any(np.isclose(initial, v) for v in values):
+            raise ValueError(f"{name}: expected the initial value on the grid {values}, "
+                             f"got {initial!r}")
+        initial = min(values, key=lambda v: abs(v - initial))
+        return values, initial
+    if isinstance(spec, (list, np.ndarray)) and len(spec) > 0:
+        values = list(spec)
+        return values, values[0]
+    raise ValueError(f"{name}: expected (start, stop, step), (start, stop, step, initial) or "
+                     f"a non-empty list of values, got {spec!r}")
+
+
+def render_frame(draw: Callable, values: dict, figsize: tuple[float, float] = FIGSIZE,
+                 dpi: int = 80) -> bytes:
+    """PNG bytes of draw(fig, **values) on a fresh figure."""
+    import matplotlib.pyplot as plt
+
+    fig = plt.figure(figsize=figsize)
+    try:
+        draw(fig, **values)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+    finally:
+        plt.close(fig)
+    return buffer.getvalue()
+
+
+@dataclass
+class StaticExplorer:
+    """Precomputed frames with a range input per slider; shows itself as HTML."""
+
+    names: list[str]
+    grids: list[list]
+    initial: list[int]
+    frames: list[str]  # base64 PNGs in row-major order over the grids
+    seconds_per_frame: float
+    alt: str
+
+    def frame_index(self, positions: Sequence[int]) -> int:
+        """The frame shown when slider i sits at positions[i] (row-major, like the JS)."""
+        return int(np.ravel_multi_index(tuple(positions), [len(g) for g in self.grids]))
+
+    def _repr_html_(self) -> str:
+        uid = f"bptt-explore-{uuid.uuid4().hex[:12]}"
+        controls = []
+        for name, grid, start in zip(self.names, self.grids, self.initial):
+            controls.append(
+                f'<label style="display:block;font-family:monospace">{html.escape(name)} '
+                f'<input type="range" min="0" max="{len(grid) - 1}" step="1" value="{start}" '
+                f'data-slider="{html.escape(name)}" style="width:60%;vertical-align:middle"> '
+                f'<output>{html.escape(str(grid[start]))}</output></label>'
+            )
+        data = json.dumps({"grids": [[str(v) for v in g] for g in self.grids],
+                           "frames": self.frames})
+        first = self.frames[self.frame_index(self.initial)]
+        return f"""<div class="bptt-explore" id="{uid}">
+{''.join(controls)}
+<img class="bptt-explore-frame" alt="{html.escape(self.alt)}" style="max-width:100%"
+ src="data:image/png;base64,{first}">
+<script type="application/json" class="bptt-explore-data">{data}</script>
+<script>
+(function () {{
+  var root = document.getElementById("{uid}");
+  var data = JSON.parse(root.querySelector(".bptt-explore-data").textContent);
+  var inputs = root.querySelectorAll("input[type=range]");
+  var img = root.querySelector("img.bptt-explore-frame");
+  function show() {{
+    var index = 0;
+    inputs.forEach(function (input, i) {{
+      var position = parseInt(input.value, 10);
+      index = index * data.grids[i].length + position;
+      input.nextElementSibling.textContent = data.grids[i][position];
+    }});
+    img.src = "data:image/png;base64," + data.frames[index];
+    img.dataset.frame = index;
+  }}
+  inputs.forEach(function (input) {{ input.addEventListener("input", show); }});
+}})();
+</script>
+</div>"""
+
+
+def explore(draw: Callable, *, mode: str | None = None, alt: str = "interactive figure",
+            **sliders: object):
+    """Sliders that redraw ``draw(fig, **values)``: live in Jupyter, static on the website.
+
+    mode: "live" (ipywidgets), "static" (precomputed frames) or None: static when the
+    environment variable BPTT_STATIC_WIDGETS is 1, live otherwise.
+    alt: text for the static image. Returns the object to display (a widget, or a
+    StaticExplorer with the frames).
+    """
+    if not sliders:
+        raise ValueError("sliders: expected at least one slider, e.g. scale=(0.1, 2.0, 0.1)")
+    if mode is None:
+        mode = "static" if os.environ.get(STATIC_ENV) == "1" else "live"
+    if mode not in ("live", "static"):
+        raise ValueError(f"mode: expected 'live', 'static' or None, got {mode!r}")
+    names = list(sliders)
+    grids, initial = zip(*(slider_values(name, spec) for name, spec in sliders.items()))
+    frames_needed = int(np.prod([len(g) for g in grids]))
+    if mode == "static":
+        if frames_needed > MAX_FRAMES:
+            raise ValueError(f"sliders: expected at most {MAX_FRAMES} combinations for a "
+                             f"static page, got {frames_needed}; use coarser steps")
+        start = time.perf_counter()
+        frames = [base64.b64encode(render_frame(draw, dict(zip(names, combo)))).decode()
+                  for combo in itertools.product(*grids)]
+        seconds = (time.perf_counter() - start) / len(frames)
+        return StaticExplorer(names, [list(g) for g in grids],
+                              [g.index(v) for g, v in zip(grids, initial)], frames, seconds,
+                              alt)
+    return _live(draw, names, grids, initial)
+
+
+def _live(draw: Callable, names: list[str], grids: Sequence[list], initial: Sequence):
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    controls = {
+        name: widgets.SelectionSlider(options=grid, value=value, description=name,
+                                      continuous_update=True,
+                                      layout=widgets.Layout(width="60%"),
+                                      style={"description_width": "initial"})
+        for name, grid, value in zip(names, grids, initial)
+    }
+
+    def redraw(**values):
+        fig = plt.figure(figsize=FIGSIZE)
+        draw(fig, **values)
+        display(fig)
+        plt.close(fig)
+
+    output = widgets.interactive_output(redraw, controls)
+    return widgets.VBox([*controls.values(), output])

@@ -1,0 +1,279 @@
+"""The vanilla RNN, forward and backward through time (chapters 1, 4, 5 and 6).
+
+The book's equations, for steps t = 1..T:
+
+    a_t = W_xh x_t + W_hh h_{t-1} + b_h        (hidden pre-activation)
+    h_t = tanh(a_t)
+    z_t = W_oh h_t + b_o                        (output pre-activation)
+    y_t = phi(z_t)                              (phi: identity, tanh, sigmoid or softmax)
+
+Time convention, stated once for the whole package: arrays over steps are 0-based, so
+``xs[t - 1]`` is x_t, ``a[t - 1]`` is a_t, ``y[t - 1]`` is y_t; hidden states are stored as
+``h[0..T]`` with ``h[0] = h0``, so ``h[t]`` is h_t. The loops below run over the book's t.
+
+Shapes use letters: T steps, B sequences in a batch, D inputs, H hidden units, O outputs. One
+sequence is ``(T, D)``; a batch is ``(T, B, D)``; every function accepts both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._validate import (
+    as_float_array,
+    require_choice,
+    require_finite,
+    require_ndim,
+    require_shape,
+)
+
+PARAM_NAMES = ("W_xh", "W_hh", "W_oh", "b_h", "b_o")
+
+
+def mv(W: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """W v: the matrix W applied to the last axis of v (one vector, or a batch of them)."""
+    return v @ W.T
+
+
+def outer_sum(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """u v^T, summed over the batch when u and v carry a leading batch axis."""
+    u, v = u.reshape(-1, u.shape[-1]), v.reshape(-1, v.shape[-1])  # (B, .) rows, or one row
+    return u.T @ v
+
+
+def batch_sum(u: np.ndarray) -> np.ndarray:
+    """u, summed over the batch when it carries a leading batch axis: the bias gradients."""
+    return u.reshape(-1, u.shape[-1]).sum(axis=0)
+
+
+@dataclass
+class RNNParams:
+    """The five parameters of the vanilla RNN (notation chapter).
+
+    W_xh (H, D), W_hh (H, H), W_oh (O, H), b_h (H,), b_o (O,). Arrays are float64; shapes are
+    checked against each other when the parameters are made.
+    """
+
+    W_xh: np.ndarray
+    W_hh: np.ndarray
+    W_oh: np.ndarray
+    b_h: np.ndarray
+    b_o: np.ndarray
+
+    def __post_init__(self) -> None:
+        for name in PARAM_NAMES:
+            value = as_float_array(name, getattr(self, name))
+            require_ndim(name, value, (1,) if name.startswith("b_") else (2,),
+                         "a vector" if name.startswith("b_") else "a matrix")
+            setattr(self, name, value)
+        H, D = self.W_xh.shape
+        O = self.W_oh.shape[0]
+        require_shape("W_hh", self.W_hh, (H, H), "(H, H), H from W_xh")
+        require_shape("W_oh", self.W_oh, (O, H), "(O, H), H from W_xh")
+        require_shape("b_h", self.b_h, (H,), "(H,), H from W_xh")
+        require_shape("b_o", self.b_o, (O,), "(O,), O from W_oh")
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """(D, H, O): input, hidden and output sizes."""
+        return self.W_xh.shape[1], self.W_xh.shape[0], self.W_oh.shape[0]
+
+    def items(self) -> Iterator[tuple[str, np.ndarray]]:
+        """(name, array) pairs in the book's order W_xh, W_hh, W_oh, b_h, b_o."""
+        return ((name, getattr(self, name)) for name in PARAM_NAMES)
+
+    def copy(self) -> RNNParams:
+        """A deep copy: training one copy leaves the other as it was."""
+        return RNNParams(**{name: value.copy() for name, value in self.items()})
+
+    def replace(self, **arrays: np.ndarray) -> RNNParams:
+        """A new RNNParams with some arrays swapped, e.g. ``params.replace(W_hh=W)``."""
+        return dataclasses.replace(self, **arrays)
+
+    def require_finite(self) -> None:
+        """Raise a ValueError naming the first parameter that holds NaN or inf."""
+        for name, value in self.items():
+            require_finite(name, value)
+
+
+def init_rnn(
+    input_size: int,
+    hidden_size: int,
+    output_size: int,
+    *,
+    seed: int,
+    scale: float = 1.0,
+) -> RNNParams:
+    """Random RNN parameters: weights ~ N(0, scale^2 / fan_in), biases zero.
+
+    input_size D, hidden_size H, output_size O; ``seed`` fixes the draw. ``scale = 1`` keeps
+    the pre-activations of order one; chapter 8 varies it to make gradients vanish or explode.
+    """
+    for name, size in (("input_size", input_size), ("hidden_size", hidden_size),
+                       ("output_size", output_size)):
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"{name}: expected a positive integer, got {size!r}")
+    if not np.isfinite(scale) or scale < 0:
+        raise ValueError(f"scale: expected a finite number >= 0, got {scale!r}")
+    rng = np.random.default_rng(seed)
+    D, H, O = input_size, hidden_size, output_size
+    return RNNParams(
+        W_xh=rng.normal(0.0, scale / np.sqrt(D), size=(H, D)),
+        W_hh=rng.normal(0.0, scale / np.sqrt(H), size=(H, H)),
+        W_oh=rng.normal(0.0, scale / np.sqrt(H), size=(O, H)),
+        b_h=np.zeros(H),
+        b_o=np.zeros(O),
+    )
+
+
+# --- output activations phi and their backward passes ---------------------------------------
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """softmax over the last axis, shifted by the maximum so that exp never overflows."""
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # 1 / (1 + e^{-z}) written so that no exp overflows for large |z|
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+# Each entry: phi(z), and dL/dz from (dL/dy, y) -- the Jacobian of phi applied to dL/dy.
+OUTPUTS: dict[str, tuple[Callable, Callable]] = {
+    "identity": (lambda z: z.copy(), lambda dy, y: dy),
+    "tanh": (np.tanh, lambda dy, y: (1.0 - y**2) * dy),
+    "sigmoid": (_sigmoid, lambda dy, y: y * (1.0 - y) * dy),
+    # softmax Jacobian diag(y) - y y^T applied to dy
+    "softmax": (softmax, lambda dy, y: y * (dy - (dy * y).sum(axis=-1, keepdims=True))),
+}
+
+
+# --- forward ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RNNCache:
+    """What the forward pass keeps for the backward pass, by name.
+
+    xs (T, [B,] D); h (T+1, [B,] H) with h[0] = h0; a (T, [B,] H) hidden pre-activations;
+    z (T, [B,] O) output pre-activations; y (T, [B,] O) outputs; output: the name of phi.
+    """
+
+    xs: np.ndarray
+    h: np.ndarray
+    a: np.ndarray
+    z: np.ndarray
+    y: np.ndarray
+    output: str
+
+    @property
+    def T(self) -> int:
+        """Number of steps."""
+        return self.xs.shape[0]
+
+
+def check_inputs(params: RNNParams, xs: object, h0: object = None) -> tuple[np.ndarray, np.ndarray]:
+    """Validate (xs, h0) against params; return them as float64 arrays (h0 = zeros if None)."""
+    D, H, _ = params.sizes
+    xs = as_float_array("xs", xs)
+    require_ndim("xs", xs, (2, 3), "one sequence (T, D) or a batch (T, B, D)")
+    if xs.shape[0] < 1:
+        raise ValueError(f"xs: expected at least one step (T >= 1), got shape {xs.shape}")
+    if xs.shape[-1] != D:
+        raise ValueError(
+            f"xs: expected {D} inputs per step (the columns of W_xh, D = {D}), "
+            f"got shape {xs.shape} with {xs.shape[-1]}"
+        )
+    require_finite("xs", xs)
+    h0_shape = xs.shape[1:-1] + (H,)
+    if h0 is None:
+        h0 = np.zeros(h0_shape)
+    else:
+        h0 = as_float_array("h0", h0)
+        meaning = "(B, H), B from xs" if xs.ndim == 3 else "(H,) for one sequence"
+        require_shape("h0", h0, h0_shape, meaning)
+        require_finite("h0", h0)
+    params.require_finite()
+    return xs, h0
+
+
+def rnn_forward(
+    params: RNNParams, xs: object, h0: object = None, *, output: str = "identity"
+) -> RNNCache:
+    """h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h), y_t = phi(W_oh h_t + b_o) for t = 1..T.
+
+    params: RNNParams; xs (T, D) or (T, B, D); h0 (H,) or (B, H), zeros if None;
+    output: phi, one of identity, tanh, sigmoid, softmax.
+    Returns an RNNCache with h (T+1, [B,] H), h[0] = h0, and y (T, [B,] O). Chapter 1.
+    """
+    xs, h0 = check_inputs(params, xs, h0)
+    phi, _ = OUTPUTS[require_choice("output", output, OUTPUTS)]
+    W_xh, W_hh, W_oh, b_h, b_o = params.W_xh, params.W_hh, params.W_oh, params.b_h, params.b_o
+    T = xs.shape[0]
+    H, O = b_h.shape[0], b_o.shape[0]
+    batch = xs.shape[1:-1]
+    h = np.empty((T + 1, *batch, H))
+    a = np.empty((T, *batch, H))
+    z = np.empty((T, *batch, O))
+    h[0] = h0
+    for t in range(1, T + 1):
+        a[t - 1] = mv(W_xh, xs[t - 1]) + mv(W_hh, h[t - 1]) + b_h
+        h[t] = np.tanh(a[t - 1])
+        z[t - 1] = mv(W_oh, h[t]) + b_o
+    return RNNCache(xs=xs, h=h, a=a, z=z, y=phi(z), output=output)
+
+
+# --- backward ---------------------------------------------------------------------------------
+
+
+def check_upstream(cache: RNNCache, dy: object) -> np.ndarray:
+    """Validate dL/dy against the cache: same shape as y, finite."""
+    dy = as_float_array("dy", dy)
+    require_shape("dy", dy, cache.y.shape, "(T, [B,] O), the shape of y")
+    require_finite("dy", dy)
+    return dy
+
+
+def output_backward(cache: RNNCache, dy: np.ndarray) -> np.ndarray:
+    """dL/dz_t = (dy_t/dz_t)^T dL/dy_t for every step: back through phi. Shape of y."""
+    _, phi_backward = OUTPUTS[cache.output]
+    return phi_backward(dy, cache.y)
+
+
+def rnn_backward(params: RNNParams, cache: RNNCache, dy: object) -> dict[str, np.ndarray]:
+    """Backpropagation through time: dL/dtheta for every parameter, and dL/dh0.
+
+    dy (T, [B,] O): dL/dy_t for each step, the gradient of the loss with respect to each
+    output on its own -- not the gradient carried between steps, which is dh_next below.
+    Returns {"W_xh", "W_hh", "W_oh", "b_h", "b_o", "h0"}, each shaped like its variable.
+    Chapters 4-6 derive every line.
+    """
+    dy = check_upstream(cache, dy)
+    W_hh, W_oh = params.W_hh, params.W_oh
+    xs, h = cache.xs, cache.h
+    dz = output_backward(cache, dy)
+    grads = {name: np.zeros_like(value) for name, value in params.items()}
+    dh_next = np.zeros_like(h[0])  # dL/dh_t arriving from step t+1; nothing after t = T
+    for t in range(cache.T, 0, -1):
+        # output layer: z_t = W_oh h_t + b_o
+        grads["W_oh"] += outer_sum(dz[t - 1], h[t])
+        grads["b_o"] += batch_sum(dz[t - 1])
+        # h_t feeds y_t and h_{t+1}: both gradients add
+        dh = mv(W_oh.T, dz[t - 1]) + dh_next
+        # backprop through tanh: dh_t/da_t = 1 - h_t^2
+        da = (1.0 - h[t] ** 2) * dh
+        # the same weights are used at every step, so their gradients accumulate
+        grads["W_xh"] += outer_sum(da, xs[t - 1])
+        grads["W_hh"] += outer_sum(da, h[t - 1])
+        grads["b_h"] += batch_sum(da)
+        # pass the gradient back to h_{t-1} through W_hh (transposed)
+        dh_next = mv(W_hh.T, da)
+    grads["h0"] = dh_next
+    return grads
