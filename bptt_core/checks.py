@@ -15,8 +15,17 @@ import numpy as np
 
 from .gradcheck import rel_error
 from .losses import mse_loss
-from .rnn import RNNCache, RNNParams, init_rnn, mv, outer_sum, output_backward, rnn_backward
-from .rnn import batch_sum, rnn_forward
+from .rnn import (
+    RNNCache,
+    RNNParams,
+    batch_sum,
+    init_rnn,
+    mv,
+    outer_sum,
+    output_backward,
+    rnn_backward,
+    rnn_forward,
+)
 
 TOLERANCE = 1e-7  # a correct float64 implementation lands near 1e-15; any mistake near 1e-1
 

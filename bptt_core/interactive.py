@@ -43,17 +43,19 @@ def slider_values(name: str, spec: object) -> tuple[list, object]:
         integral = all(isinstance(v, int) for v in spec[:3])
         values = [start + i * step if integral else round(start + i * step, 10)
                   for i in range(count)]
+        if count < 2:
+            raise ValueError(f"{name}: expected a range with at least 2 values, got {spec!r}")
         initial = spec[3] if len(spec) == 4 else values[0]
         if not any(np.isclose(initial, v) for v in values):
             raise ValueError(f"{name}: expected the initial value on the grid {values}, "
                              f"got {initial!r}")
         initial = min(values, key=lambda v: abs(v - initial))
         return values, initial
-    if isinstance(spec, (list, np.ndarray)) and len(spec) > 0:
+    if isinstance(spec, (list, np.ndarray)) and len(spec) > 1:
         values = list(spec)
         return values, values[0]
     raise ValueError(f"{name}: expected (start, stop, step), (start, stop, step, initial) or "
-                     f"a non-empty list of values, got {spec!r}")
+                     f"a list of at least 2 values, got {spec!r}")
 
 
 def render_frame(draw: Callable, values: dict, figsize: tuple[float, float] = FIGSIZE,
@@ -126,6 +128,18 @@ class StaticExplorer:
 </div>"""
 
 
+def dead_sliders(names: Sequence[str], grids: Sequence[list], frames: list[str]) -> list[str]:
+    """The sliders whose movement never changes the frame, whatever the others show."""
+    shaped = np.array(frames, dtype=object).reshape([len(g) for g in grids])
+    dead = []
+    for axis, name in enumerate(names):
+        first = np.take(shaped, 0, axis=axis)
+        if all(np.all(np.take(shaped, j, axis=axis) == first)
+               for j in range(1, shaped.shape[axis])):
+            dead.append(name)
+    return dead
+
+
 def explore(draw: Callable, *, mode: str | None = None, alt: str = "interactive figure",
             **sliders: object):
     """Sliders that redraw ``draw(fig, **values)``: live in Jupyter, static on the website.
@@ -152,6 +166,10 @@ def explore(draw: Callable, *, mode: str | None = None, alt: str = "interactive 
         frames = [base64.b64encode(render_frame(draw, dict(zip(names, combo)))).decode()
                   for combo in itertools.product(*grids)]
         seconds = (time.perf_counter() - start) / len(frames)
+        dead = dead_sliders(names, grids, frames)
+        if dead:
+            raise ValueError(f"sliders: expected every slider to change the figure, but moving "
+                             f"{', '.join(dead)} never does; does draw() use it?")
         return StaticExplorer(names, [list(g) for g in grids],
                               [g.index(v) for g, v in zip(grids, initial)], frames, seconds,
                               alt)

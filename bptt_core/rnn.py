@@ -179,7 +179,9 @@ class RNNCache:
         return self.xs.shape[0]
 
 
-def check_inputs(params: RNNParams, xs: object, h0: object = None) -> tuple[np.ndarray, np.ndarray]:
+def check_inputs(
+    params: RNNParams, xs: object, h0: object = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Validate (xs, h0) against params; return them as float64 arrays (h0 = zeros if None)."""
     D, H, _ = params.sizes
     xs = as_float_array("xs", xs)

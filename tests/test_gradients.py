@@ -1,0 +1,60 @@
+"""Every gradient of loss_and_grads agrees with central differences, on random shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import make_problem
+from hypothesis import given
+from hypothesis import strategies as st
+
+import bptt_core as bc
+
+TOL = 1e-7
+
+shapes = st.fixed_dictionaries({
+    "seed": st.integers(0, 10_000),
+    "T": st.integers(1, 5),
+    "D": st.integers(1, 4),
+    "H": st.integers(1, 4),
+    "O": st.integers(1, 3),
+    "B": st.one_of(st.none(), st.integers(1, 3)),
+})
+
+
+@given(shapes, st.sampled_from(sorted(bc.OUTPUTS)))
+def test_mse_gradients_match_finite_differences(shape, output):
+    params, xs, targets, h0 = make_problem(**shape)
+    errors = bc.gradient_check(params, xs, targets, output=output, h0=h0)
+    assert set(errors) == {*bc.PARAM_NAMES, "h0"}
+    assert max(errors.values()) < TOL, errors
+
+
+@given(shapes)
+def test_cross_entropy_gradients_match_finite_differences(shape):
+    shape["O"] = max(shape["O"], 2)  # one class would make the loss identically zero
+    params, xs, targets, h0 = make_problem(**shape, loss="cross_entropy")
+    errors = bc.gradient_check(params, xs, targets, loss="cross_entropy", h0=h0)
+    assert max(errors.values()) < TOL, errors
+
+
+def test_gradients_have_the_shapes_of_their_variables():
+    params, xs, targets, h0 = make_problem(0, T=3, D=2, H=4, O=3, B=2)
+    _, grads = bc.loss_and_grads(params, xs, targets, h0=h0)
+    for name, value in params.items():
+        assert grads[name].shape == value.shape
+    assert grads["h0"].shape == h0.shape
+
+
+def test_reported_loss_is_the_mse_of_the_forward_outputs():
+    params, xs, targets, _ = make_problem(1, T=4, D=2, H=3, O=2)
+    loss, _ = bc.loss_and_grads(params, xs, targets)
+    y = bc.rnn_forward(params, xs).y
+    assert abs(loss - np.mean((y - targets) ** 2)) < 1e-15
+
+
+def test_gradient_check_leaves_parameters_unchanged():
+    params, xs, targets, h0 = make_problem(2, T=3, D=2, H=3, O=2)
+    before = params.copy()
+    bc.gradient_check(params, xs, targets, h0=h0)
+    for name, value in params.items():
+        assert np.array_equal(value, getattr(before, name)), name

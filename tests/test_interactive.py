@@ -1,0 +1,101 @@
+"""explore(): one call, live sliders in Jupyter, working static sliders on the website."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import ipywidgets
+import numpy as np
+import pytest
+
+from bptt_core.interactive import StaticExplorer, explore, slider_values
+
+
+def draw_line(fig, slope, shift):
+    ax = fig.subplots()
+    x = np.linspace(0, 1, 5)
+    ax.plot(x, slope * x + shift)
+    ax.set_ylim(-3, 3)
+
+
+def test_slider_grids_include_the_stop_and_the_initial_value():
+    assert slider_values("s", (0.25, 2.0, 0.25, 0.75)) == (
+        [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0], 0.75)
+    assert slider_values("n", (1, 5, 2)) == ([1, 3, 5], 1)
+    assert slider_values("c", ["a", "b"]) == (["a", "b"], "a")
+
+
+@pytest.mark.parametrize("spec, fragment", [
+    ((1.0, 0.0, 0.1), "stop >= start"),
+    ((0.0, 1.0, 0.0), "step > 0"),
+    ((0.0, 1.0, 0.5, 0.3), "initial value on the grid"),
+    ((0.0, 0.1, 0.5), "at least 2 values"),
+    ([3.0], "at least 2 values"),
+    ("fast", "(start, stop, step)"),
+])
+def test_bad_slider_specs_name_the_slider(spec, fragment):
+    with pytest.raises(ValueError) as error:
+        slider_values("speed", spec)
+    assert str(error.value).startswith("speed: expected") and fragment in str(error.value)
+
+
+def test_static_explorer_has_one_distinct_frame_per_setting_in_row_major_order():
+    result = explore(draw_line, mode="static", slope=(-2, 2, 1, 1), shift=[0.0, 0.5])
+    assert isinstance(result, StaticExplorer)
+    assert len(result.frames) == 10 and len(set(result.frames)) == 10
+    assert result.initial == [3, 0]
+    # frame_index agrees with the order in which explore rendered the frames
+    again = explore(draw_line, mode="static", slope=[1, -2], shift=[0.5, 0.0])
+    assert again.frames[again.frame_index([0, 0])] == result.frames[result.frame_index([3, 1])]
+    assert again.frames[again.frame_index([1, 1])] == result.frames[result.frame_index([0, 0])]
+    assert base64.b64decode(result.frames[0]).startswith(b"\x89PNG")
+
+
+def test_static_html_carries_inputs_the_frames_and_the_script():
+    html = explore(draw_line, mode="static", slope=(-2, 2, 1, 1), shift=[0.0, 0.5])._repr_html_()
+    inputs = re.findall(r'<input type="range" min="0" max="(\d+)" step="1" value="(\d+)"', html)
+    assert inputs == [("4", "3"), ("1", "0")]
+    data = json.loads(re.search(r'class="bptt-explore-data">(.*?)</script>', html).group(1))
+    assert data["grids"] == [["-2", "-1", "0", "1", "2"], ["0.0", "0.5"]]
+    assert len(data["frames"]) == 10
+    assert 'addEventListener("input", show)' in html
+    # the script's row-major index: index = index * len(grid_i) + position_i
+    assert "index = index * data.grids[i].length + position" in html
+
+
+def test_a_slider_that_changes_nothing_is_refused():
+    def ignores_shift(fig, slope, shift):
+        draw_line(fig, slope, 0.0)
+
+    with pytest.raises(ValueError, match="moving shift never does"):
+        explore(ignores_shift, mode="static", slope=[1, 2], shift=[0.0, 1.0])
+
+
+def test_static_mode_follows_the_environment(monkeypatch):
+    monkeypatch.setenv("BPTT_STATIC_WIDGETS", "1")
+    assert isinstance(explore(draw_line, slope=[1, 2], shift=[0.0, 1.0]), StaticExplorer)
+    monkeypatch.setenv("BPTT_STATIC_WIDGETS", "0")
+    assert isinstance(explore(draw_line, slope=[1, 2], shift=[0.0, 1.0]), ipywidgets.VBox)
+
+
+def test_live_sliders_redraw_with_the_new_value():
+    seen = []
+
+    def record(fig, slope, shift):
+        seen.append((slope, shift))
+        draw_line(fig, slope, shift)
+
+    box = explore(record, mode="live", slope=(-2, 2, 1, 1), shift=[0.0, 0.5])
+    sliders = [child for child in box.children if isinstance(child, ipywidgets.SelectionSlider)]
+    assert [s.description for s in sliders] == ["slope", "shift"]
+    assert seen == [(1, 0.0)]
+    sliders[0].value = -2
+    sliders[1].value = 0.5
+    assert seen == [(1, 0.0), (-2, 0.0), (-2, 0.5)]
+
+
+def test_too_many_frames_for_a_static_page_is_refused():
+    with pytest.raises(ValueError, match="sliders: expected at most"):
+        explore(draw_line, mode="static", slope=(0, 20, 1), shift=(0, 10, 1))

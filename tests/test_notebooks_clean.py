@@ -1,0 +1,51 @@
+"""Notebooks are committed without outputs; execution belongs to the build and to nbval."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+import bptt_core
+
+BOOK = Path(__file__).resolve().parent.parent / "book"
+NOTEBOOKS = sorted(p for p in BOOK.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+
+
+def stored_outputs(path: Path) -> list[str]:
+    """Code cells of a notebook file that carry outputs or an execution count."""
+    cells = json.loads(path.read_text())["cells"]
+    return [f"cell {i}" for i, cell in enumerate(cells) if cell["cell_type"] == "code"
+            and (cell.get("outputs") or cell.get("execution_count") is not None)]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, f"no notebooks under {BOOK}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_without_outputs(path):
+    assert stored_outputs(path) == [], f"{path.name}: clear outputs before committing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_neither_edits_sys_path_nor_redefines_bptt_core(path):
+    source = "\n".join("".join(cell["source"]) for cell in json.loads(path.read_text())["cells"]
+                       if cell["cell_type"] == "code")
+    assert "sys.path" not in source
+    defined = set(re.findall(r"^\s*def (\w+)", source, flags=re.M))
+    assert not defined & set(bptt_core.__all__), "call bptt_core instead of re-implementing it"
+
+
+def test_a_notebook_with_outputs_is_caught(tmp_path):
+    planted = tmp_path / "dirty.ipynb"
+    planted.write_text(json.dumps({"cells": [
+        {"cell_type": "markdown", "source": "# title", "metadata": {}},
+        {"cell_type": "code", "source": "1 + 1", "metadata": {}, "execution_count": 3,
+         "outputs": []},
+        {"cell_type": "code", "source": "print(1)", "metadata": {}, "execution_count": None,
+         "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}]},
+    ]}))
+    assert stored_outputs(planted) == ["cell 1", "cell 2"]

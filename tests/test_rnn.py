@@ -1,0 +1,43 @@
+"""The forward pass and the parameter container."""
+
+from __future__ import annotations
+
+import numpy as np
+from conftest import make_problem
+
+import bptt_core as bc
+
+
+def test_forward_follows_the_recursion_step_by_step():
+    params, xs, _, h0 = make_problem(3, T=4, D=2, H=3, O=2)
+    cache = bc.rnn_forward(params, xs, h0, output="sigmoid")
+    assert np.array_equal(cache.h[0], h0)
+    h = h0
+    for t in range(1, 5):
+        h = np.tanh(params.W_xh @ xs[t - 1] + params.W_hh @ h + params.b_h)
+        z = params.W_oh @ h + params.b_o
+        assert bc.rel_error(cache.h[t], h) < 1e-14
+        assert bc.rel_error(cache.y[t - 1], 1 / (1 + np.exp(-z))) < 1e-14
+
+
+def test_default_h0_is_zero_and_shapes_follow_the_batch():
+    params = bc.init_rnn(2, 3, 4, seed=0)
+    cache = bc.rnn_forward(params, np.ones((5, 6, 2)))
+    assert cache.h.shape == (6, 6, 3) and cache.y.shape == (5, 6, 4)
+    assert np.all(cache.h[0] == 0.0)
+
+
+def test_init_is_seeded_and_copies_are_independent():
+    a, b = bc.init_rnn(2, 3, 1, seed=5), bc.init_rnn(2, 3, 1, seed=5)
+    c = bc.init_rnn(2, 3, 1, seed=6)
+    assert all(np.array_equal(v, getattr(b, n)) for n, v in a.items())
+    assert not np.array_equal(a.W_hh, c.W_hh)
+    copy = a.copy()
+    copy.W_hh += 1.0
+    assert np.array_equal(a.W_hh, b.W_hh)
+    assert a.W_hh.dtype == np.float64 and a.sizes == (2, 3, 1)
+
+
+def test_integer_parameters_become_float64():
+    params = bc.RNNParams(W_xh=[[1, 0]], W_hh=[[0]], W_oh=[[1]], b_h=[0], b_o=[0])
+    assert all(value.dtype == np.float64 for _, value in params.items())
