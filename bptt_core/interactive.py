@@ -59,18 +59,27 @@ def slider_values(name: str, spec: object) -> tuple[list, object]:
 
 
 def render_frame(draw: Callable, values: dict, figsize: tuple[float, float] = FIGSIZE,
-                 dpi: int = 80) -> bytes:
-    """PNG bytes of draw(fig, **values) on a fresh figure."""
+                 dpi: int = 80, colours: int = 64) -> bytes:
+    """PNG bytes of draw(fig, **values) on a fresh figure, reduced to a palette of ``colours``.
+
+    Line plots survive the palette unharmed and the frames get about three times smaller,
+    which matters on a page that carries dozens of them.
+    """
     import matplotlib.pyplot as plt
+    from PIL import Image  # Pillow comes with matplotlib
 
     fig = plt.figure(figsize=figsize)
     try:
         draw(fig, **values)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=dpi)
+        raw = io.BytesIO()
+        fig.savefig(raw, format="png", dpi=dpi)
     finally:
         plt.close(fig)
-    return buffer.getvalue()
+    image = Image.open(raw).convert("RGB").quantize(colors=colours,
+                                                     method=Image.Quantize.MEDIANCUT)
+    small = io.BytesIO()
+    image.save(small, format="PNG", optimize=True)
+    return small.getvalue()
 
 
 @dataclass
