@@ -1,6 +1,9 @@
 # The two commands: `make book` builds the website, `make test` runs every test.
-# Both create .venv and install requirements.txt on first use (Python 3.10+ required).
-PYTHON ?= python3
+# Both create .venv and install requirements.txt on first use. They need Python 3.11 or newer:
+# the first of python3, python3.13, python3.12, python3.11 that is new enough (or PYTHON=...).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
+  $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; \
+  done)
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
@@ -12,8 +15,9 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 venv: $(INSTALLED)
 
 $(INSTALLED): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 10) else \
-	  "make: Python 3.10 or newer is needed, got %d.%d; set PYTHON=python3.x" % v[:2])'
+	@test -n "$(PYTHON)" || { echo "make: no Python 3.11 or newer found; install one or set PYTHON=..."; exit 1; }
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 11) else \
+	  "make: Python 3.11 or newer is needed, got %d.%d; set PYTHON=python3.x" % v[:2])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(INSTALLED)
