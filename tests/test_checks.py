@@ -11,7 +11,12 @@ import pytest
 from conftest import make_problem
 
 import bptt_core as bc
-from bptt_core.checks import MISTAKES, check_rnn_backward, mistaken_rnn_backward
+from bptt_core.checks import (
+    BACKWARD_MISTAKES,
+    check_rnn_backward,
+    mistaken_rnn_backward,
+    run_check,
+)
 
 BUGS = {  # switch -> the mistake the self-check should name
     "no_transpose": "W_hh not transposed",
@@ -89,11 +94,11 @@ def test_self_check_names_each_mistake(bug):
     result = check_rnn_backward(lambda p, c, d: student_backward(p, c, d, bug))
     assert not result
     assert result.mistake == BUGS[bug]
-    assert MISTAKES[BUGS[bug]] in result.message
+    assert BACKWARD_MISTAKES[BUGS[bug]] in result.message
 
 
 def test_every_catalogued_mistake_is_planted_above():
-    assert set(BUGS.values()) == set(MISTAKES)
+    assert set(BUGS.values()) == set(BACKWARD_MISTAKES)
 
 
 def test_unknown_error_reports_which_output_is_wrong_and_by_how_much():
@@ -123,3 +128,52 @@ def test_mistaken_backward_rejects_unknown_mistakes(problem):
     cache = bc.rnn_forward(params, xs)
     with pytest.raises(ValueError, match="mistake: expected one of"):
         mistaken_rnn_backward(params, cache, np.zeros_like(cache.y), "typo")
+
+
+# --- the shared machinery, on a toy exercise: "return 2 x" --------------------------------
+
+X = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+TOY_MISTAKES = {
+    "forgot the 2": (X, "multiply by 2"),
+    "transposed": (2 * X.T, "do not transpose"),
+}
+
+
+def toy_check(function):
+    return run_check(function, (X,), 2 * X, TOY_MISTAKES)
+
+
+@pytest.mark.parametrize("function, verdict_text, mistake", [
+    (lambda x: 2 * x, "✓ correct", None),
+    (lambda x: x, "likely mistake, forgot the 2: multiply by 2", "forgot the 2"),
+    (lambda x: 2 * x.T, "likely mistake, transposed: do not transpose", "transposed"),
+    (lambda x: 3 * x, "wrong: relative error 0.33; no common mistake fits", None),
+    (lambda x: x[:1], "expected shape (2, 3), got (1, 3)", None),
+    (lambda x: "two x", "expected an array, got str", None),
+])
+def test_verdicts_on_a_toy_exercise(function, verdict_text, mistake):
+    result = toy_check(function)
+    assert verdict_text in result.message
+    assert result.mistake == mistake
+    assert bool(result) == (mistake is None and "✓" in verdict_text)
+
+
+def test_exceptions_in_the_learners_code_become_failed_checks():
+    def not_done(x):
+        raise NotImplementedError()
+
+    def crashes(x):
+        return x @ x
+
+    assert "not implemented yet" in toy_check(not_done).message
+    message = toy_check(crashes).message
+    assert message.startswith("✗ your function raised ValueError")
+
+
+def test_the_learners_function_gets_copies():
+    def scribbles(x):
+        x[:] = 0.0
+        return 2 * x
+
+    toy_check(scribbles)
+    assert X[0, 0] == 1.0

@@ -1,21 +1,13 @@
-"""Self-checks for exercises: "correct", or the name of the likely mistake.
-
-A check runs the learner's function on a small fixed problem, compares every output with
-bptt_core's, and when something is off, compares the learner's numbers with what each
-well-known mistake would produce. A match names the mistake; no match says which output is
-wrong and by how much.
-"""
+"""Self-check for a hand-written BPTT (chapter 4 onwards): "correct" or the likely mistake."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from .gradcheck import rel_error
-from .losses import mse_loss
-from .rnn import (
+from ..losses import mse_loss
+from ..rnn import (
     RNNCache,
     RNNParams,
     batch_sum,
@@ -26,11 +18,10 @@ from .rnn import (
     rnn_backward,
     rnn_forward,
 )
-
-TOLERANCE = 1e-7  # a correct float64 implementation lands near 1e-15; any mistake near 1e-1
+from ._core import CheckResult, run_check
 
 # The mistakes people make when they write BPTT by hand, and what to tell them.
-MISTAKES: dict[str, str] = {
+BACKWARD_MISTAKES: dict[str, str] = {
     "W_hh not transposed": (
         "the gradient passed back to h_{t-1} must use W_hh transposed: "
         "dL/dh_{t-1} = W_hh^T (dL/da_t), not W_hh (dL/da_t)"
@@ -58,36 +49,16 @@ MISTAKES: dict[str, str] = {
 }
 
 
-@dataclass
-class CheckResult:
-    """The verdict of a self-check: truthy when correct; ``message`` says what to fix."""
-
-    correct: bool
-    message: str
-    mistake: str | None = None
-    errors: dict[str, float] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return self.correct
-
-    def __str__(self) -> str:
-        return self.message
-
-    def _repr_html_(self) -> str:
-        colour = "#1a7f37" if self.correct else "#b35900"
-        return f'<p style="color:{colour}"><strong>{self.message}</strong></p>'
-
-
 def mistaken_rnn_backward(
     params: RNNParams, cache: RNNCache, dy: np.ndarray, mistake: str
 ) -> dict[str, np.ndarray]:
-    """What rnn_backward computes when it makes ``mistake`` (a key of MISTAKES).
+    """What rnn_backward computes when it makes ``mistake`` (a key of BACKWARD_MISTAKES).
 
     A deliberately broken twin of rnn_backward, used to recognise mistakes in learners' code
     and to plant bugs in the tests. Never use it for training.
     """
-    if mistake not in MISTAKES:
-        raise ValueError(f"mistake: expected one of {', '.join(map(repr, MISTAKES))}, "
+    if mistake not in BACKWARD_MISTAKES:
+        raise ValueError(f"mistake: expected one of {', '.join(map(repr, BACKWARD_MISTAKES))}, "
                          f"got {mistake!r}")
     W_hh = params.W_hh if mistake == "W_hh not transposed" else params.W_hh.T
     xs, h, a = cache.xs, cache.h, cache.a
@@ -117,7 +88,7 @@ def check_problem(seed: int = 0) -> tuple[RNNParams, RNNCache, np.ndarray]:
     """The small fixed problem the checks use: D = 3, H = 4, O = 2, T = 5, one sequence.
 
     W_hh is far from symmetric and the pre-activations are far from zero, so that every
-    mistake in MISTAKES changes the gradient by much more than the tolerance.
+    mistake in BACKWARD_MISTAKES changes the gradient by much more than the tolerance.
     Returns (params, cache, dy) with dy = dL/dy of the MSE against random targets.
     """
     rng = np.random.default_rng(seed)
@@ -129,36 +100,6 @@ def check_problem(seed: int = 0) -> tuple[RNNParams, RNNCache, np.ndarray]:
     return params, cache, dy
 
 
-def compare_gradients(
-    got: Mapping[str, object],
-    expected: Mapping[str, np.ndarray],
-    mistakes: Mapping[str, Mapping[str, np.ndarray]],
-) -> CheckResult:
-    """Compare a learner's gradients with the expected ones; name the mistake that fits.
-
-    got, expected: {name: array}; mistakes: {mistake name: the gradients that mistake gives}.
-    """
-    missing = [name for name in expected if name not in got]
-    if missing:
-        return CheckResult(False, f"✗ missing gradient(s): {', '.join(missing)} "
-                                  f"(return a dict with keys {', '.join(expected)})")
-    errors = {}
-    for name, want in expected.items():
-        value = np.asarray(got[name], dtype=np.float64)
-        if value.shape != want.shape:
-            return CheckResult(False, f"✗ {name}: expected shape {want.shape}, got {value.shape}")
-        errors[name] = rel_error(value, want)
-    wrong = [name for name, err in errors.items() if not err < TOLERANCE]
-    if not wrong:
-        return CheckResult(True, "✓ correct: every gradient matches bptt_core", errors=errors)
-    for mistake, theirs in mistakes.items():
-        if all(rel_error(got[name], theirs[name]) < TOLERANCE for name in expected):
-            return CheckResult(False, f"✗ likely mistake, {mistake}: {MISTAKES[mistake]}",
-                               mistake=mistake, errors=errors)
-    detail = ", ".join(f"{name} (relative error {errors[name]:.2g})" for name in wrong)
-    return CheckResult(False, f"✗ wrong: {detail}; the others match", errors=errors)
-
-
 def check_rnn_backward(
     backward: Callable[[RNNParams, RNNCache, np.ndarray], Mapping[str, object]],
 ) -> CheckResult:
@@ -168,7 +109,6 @@ def check_rnn_backward(
     (W_xh, W_hh, W_oh, b_h, b_o, h0). Returns a CheckResult; print it or assert it.
     """
     params, cache, dy = check_problem()
-    got = backward(params.copy(), cache, dy.copy())
-    expected = rnn_backward(params, cache, dy)
-    mistakes = {m: mistaken_rnn_backward(params, cache, dy, m) for m in MISTAKES}
-    return compare_gradients(got, expected, mistakes)
+    mistakes = {m: (mistaken_rnn_backward(params, cache, dy, m), hint)
+                for m, hint in BACKWARD_MISTAKES.items()}
+    return run_check(backward, (params, cache, dy), rnn_backward(params, cache, dy), mistakes)

@@ -1,0 +1,123 @@
+"""The machinery every self-check shares: run the learner's function, compare, diagnose.
+
+A check runs the learner's function on a small fixed problem and compares each output with
+bptt_core's. When something is off it compares the learner's numbers with what each
+well-known mistake would produce; a match names the mistake and says how to fix it. No match
+says which output is wrong and by how much.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..gradcheck import rel_error
+
+TOLERANCE = 1e-7  # a correct float64 implementation lands near 1e-15; a mistake near 1e-1
+
+
+@dataclass
+class CheckResult:
+    """The verdict of a self-check: truthy when correct; ``message`` says what to fix."""
+
+    correct: bool
+    message: str
+    mistake: str | None = None
+    errors: dict[str, float] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __str__(self) -> str:
+        return self.message
+
+    def _repr_html_(self) -> str:
+        colour = "#1a7f37" if self.correct else "#b35900"
+        return f'<p style="color:{colour}"><strong>{self.message}</strong></p>'
+
+
+def _as_named(value: object, names: list[str] | None) -> dict[str, np.ndarray] | None:
+    """{name: float64 array} from a dict, or from one array (named "output"); None if neither."""
+    if isinstance(value, Mapping):
+        try:
+            return {name: np.asarray(v, dtype=np.float64) for name, v in value.items()}
+        except (TypeError, ValueError):
+            return None
+    if names is None or names == ["output"]:
+        try:
+            return {"output": np.asarray(value, dtype=np.float64)}
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _matches(got: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> bool:
+    return all(name in got and got[name].shape == value.shape
+               and rel_error(got[name], value) < TOLERANCE for name, value in theirs.items())
+
+
+def verdict(
+    got: object,
+    expected: object,
+    mistakes: Mapping[str, tuple[object, str]] | None = None,
+) -> CheckResult:
+    """Compare a learner's output(s) with the expected ones and name the mistake that fits.
+
+    got, expected: one array, or {name: array}.
+    mistakes: {mistake name: (the output(s) that mistake produces, the hint to show)}.
+    """
+    mistakes = mistakes or {}
+    want = _as_named(expected, None)
+    names = list(want)
+    have = _as_named(got, names)
+    if have is None:
+        kind = "a dict with keys " + ", ".join(names) if names != ["output"] else "an array"
+        return CheckResult(False, f"✗ expected {kind}, got {type(got).__name__}")
+    missing = [name for name in names if name not in have]
+    if missing:
+        return CheckResult(False, f"✗ missing output(s): {', '.join(missing)} "
+                                  f"(return a dict with keys {', '.join(names)})")
+    for mistake, (theirs, hint) in mistakes.items():  # a mistake may show as a wrong shape
+        theirs = _as_named(theirs, names)
+        if any(have[n].shape != want[n].shape for n in names) and _matches(have, theirs):
+            return CheckResult(False, f"✗ likely mistake, {mistake}: {hint}", mistake=mistake)
+    for name in names:
+        if have[name].shape != want[name].shape:
+            label = "" if name == "output" else f"{name}: "
+            return CheckResult(False, f"✗ {label}expected shape {want[name].shape}, "
+                                      f"got {have[name].shape}")
+    errors = {name: rel_error(have[name], want[name]) for name in names}
+    wrong = [name for name in names if not errors[name] < TOLERANCE]
+    if not wrong:
+        return CheckResult(True, "✓ correct", errors=errors)
+    for mistake, (theirs, hint) in mistakes.items():
+        if _matches(have, _as_named(theirs, names)):
+            return CheckResult(False, f"✗ likely mistake, {mistake}: {hint}", mistake=mistake,
+                               errors=errors)
+    if names == ["output"]:
+        detail = f"relative error {errors['output']:.2g}"
+        return CheckResult(False, f"✗ wrong: {detail}; no common mistake fits", errors=errors)
+    detail = ", ".join(f"{name} (relative error {errors[name]:.2g})" for name in wrong)
+    return CheckResult(False, f"✗ wrong: {detail}; the others match", errors=errors)
+
+
+def run_check(
+    function: Callable,
+    args: tuple,
+    expected: object,
+    mistakes: Mapping[str, tuple[object, str]] | None = None,
+) -> CheckResult:
+    """Call the learner's ``function(*args)`` on copies of ``args`` and give the verdict.
+
+    An exception from the learner's code becomes a failed check that names it.
+    """
+    try:
+        got = function(*copy.deepcopy(args))
+    except NotImplementedError:
+        return CheckResult(False, "✗ not implemented yet: replace `raise NotImplementedError`")
+    except Exception as error:  # the learner's code: report it, do not crash the page
+        return CheckResult(False, f"✗ your function raised {type(error).__name__}: {error}")
+    return verdict(got, expected, mistakes)
