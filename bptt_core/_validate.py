@@ -1,6 +1,6 @@
 """Input checks shared by the engine: every message names the argument, what was expected and
-what came. Nothing here broadcasts, clips or converts silently (ints become float64, nothing
-else changes)."""
+what came. Nothing here broadcasts, clips or converts silently (integers become float64,
+nothing else changes)."""
 
 from __future__ import annotations
 
@@ -10,16 +10,29 @@ import numpy as np
 
 
 def as_float_array(name: str, value: object) -> np.ndarray:
-    """`value` as a float64 array, or a ValueError naming `name`."""
+    """`value` as a float64 array, or a ValueError naming `name`.
+
+    Integers and lower-precision floats become float64; booleans, complex numbers, strings and
+    other objects are refused rather than converted.
+    """
     if isinstance(value, np.ndarray) and value.dtype == np.float64:
         return value
     try:
-        array = np.asarray(value, dtype=np.float64)
+        raw = np.asarray(value)
     except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{name}: expected an array of real numbers, got {type(value).__name__} ({exc})"
-        ) from None
-    return array
+        raise ValueError(f"{name}: expected an array of real numbers, got "
+                         f"{type(value).__name__} ({exc})") from None
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: expected an array of real numbers (int or float), got "
+                         f"dtype {raw.dtype} from {type(value).__name__}")
+    return raw.astype(np.float64)
+
+
+def require_nonempty(name: str, array: np.ndarray, meaning: str) -> None:
+    """Raise if any axis of `array` has length 0; `meaning` names the axes."""
+    if 0 in array.shape:
+        raise ValueError(f"{name}: expected every axis of {meaning} to be at least 1, "
+                         f"got shape {array.shape}")
 
 
 def require_ndim(name: str, array: np.ndarray, allowed: Iterable[int], meaning: str) -> None:

@@ -4,9 +4,11 @@
 rnn_backward folds everything into one backward sweep. Here the same gradient is split into
 its terms, written with explicit Jacobian products:
 
-    dL/dW = sum_{t=1..T} sum_{k=1..t}  dL_t/dh_t (prod_{j=k+1..t} dh_j/dh_{j-1}) dh_k/dW|local
+    dL/dW = sum_{t=1..T} sum_{k=1..t}  dL_t/dh_t  J_t J_{t-1} ... J_{k+1}  dh_k/dW|local
 
-where dh_j/dh_{j-1} = diag(1 - h_j^2) W_hh and "local" means through step k's use of W only.
+with the gradient dL_t/dh_t a row vector on the left, J_j = dh_j/dh_{j-1} = diag(1 - h_j^2) W_hh
+(the product runs from the latest step down to k+1, empty when k = t), and "local" meaning
+through step k's use of W only.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def contributions(
 ) -> np.ndarray:
     """The gradient of parameter ``wrt`` split by the loss step t and the step k that used it.
 
-    C[t - 1, k - 1] = dL_t/dh_t (prod_{j=k+1..t} dh_j/dh_{j-1}) dh_k/dW|local: the part of
+    C[t - 1, k - 1] = dL_t/dh_t J_t J_{t-1} ... J_{k+1} dh_k/dW|local: the part of
     dL/dW that flows from the loss at step t back to W's use at step k. It is zero for k > t
     (the future does not change the past) and, for W_oh and b_o, zero unless k = t.
     Summed over t and k it is exactly rnn_backward's gradient.
@@ -50,7 +52,7 @@ def contributions(
     Returns C with shape (T, T) + shape of ``wrt``. Chapter 4.
     """
     require_choice("wrt", wrt, PARAM_NAMES)
-    dy = check_upstream(cache, dy)
+    dy = check_upstream(params, cache, dy)
     xs, h = cache.xs, cache.h
     T = cache.T
     dz = output_backward(cache, dy)

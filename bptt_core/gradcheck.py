@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._validate import as_float_array
 from .losses import loss_and_grads
 from .rnn import PARAM_NAMES, RNNParams, check_inputs
 
@@ -41,10 +42,15 @@ def numerical_gradient(
 
 
 def rel_error(a: object, b: object) -> float:
-    """||a - b|| / max(||a||, ||b||): 0 when equal, about 1 when unrelated; 0 if both are 0."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    """||a - b|| / max(||a||, ||b||): 0 when equal, about 1 when unrelated; 0 if both are 0.
+
+    NaN or inf in either array gives inf, so that ``rel_error(...) < tol`` fails for them.
+    """
+    a, b = as_float_array("a", a), as_float_array("b", b)
     if a.shape != b.shape:
         raise ValueError(f"b: expected the shape of a, {a.shape}, got {b.shape}")
+    if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
+        return float("inf")
     scale = max(np.linalg.norm(a), np.linalg.norm(b))
     return 0.0 if scale == 0.0 else float(np.linalg.norm(a - b) / scale)
 
@@ -69,6 +75,12 @@ def gradient_check(
     xs, h0 = check_inputs(params, xs, h0)
     settings = dict(loss=loss, output=output)
     _, grads = grads_fn(params, xs, targets, h0=h0, **settings)
+    for name in (*PARAM_NAMES, "h0"):
+        expected = h0.shape if name == "h0" else getattr(params, name).shape
+        if name not in grads or np.shape(grads[name]) != expected:
+            got = np.shape(grads[name]) if name in grads else "nothing"
+            raise ValueError(f"grads_fn: expected grads[{name!r}] of shape {expected}, "
+                             f"got {got}")
 
     def loss_with(name: str) -> Callable[[np.ndarray], float]:
         if name == "h0":

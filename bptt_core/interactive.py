@@ -13,13 +13,13 @@ or an explicit list of values (the first is initial).
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import itertools
 import json
 import os
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +27,7 @@ import numpy as np
 
 STATIC_ENV = "BPTT_STATIC_WIDGETS"
 MAX_FRAMES = 120
+MAX_VALUES = 200  # per slider
 FIGSIZE = (7.0, 3.6)
 
 
@@ -40,6 +41,9 @@ def slider_values(name: str, spec: object) -> tuple[list, object]:
         if step <= 0 or stop < start:
             raise ValueError(f"{name}: expected step > 0 and stop >= start, got {spec!r}")
         count = int(np.floor((stop - start) / step + 1e-9)) + 1
+        if count > MAX_VALUES:
+            raise ValueError(f"{name}: expected at most {MAX_VALUES} values, got {count} from "
+                             f"{spec!r}; use a larger step")
         integral = all(isinstance(v, int) for v in spec[:3])
         values = [start + i * step if integral else round(start + i * step, 10)
                   for i in range(count)]
@@ -98,7 +102,11 @@ class StaticExplorer:
         return int(np.ravel_multi_index(tuple(positions), [len(g) for g in self.grids]))
 
     def _repr_html_(self) -> str:
-        uid = f"bptt-explore-{uuid.uuid4().hex[:12]}"
+        data = json.dumps({"grids": [[str(v) for v in g] for g in self.grids],
+                           "frames": self.frames})
+        data = data.replace("<", "\\u003c")  # no "</script>" can end the script block early
+        # the same figure gives the same id, so that rebuilding the book changes nothing
+        uid = "bptt-explore-" + hashlib.sha1(data.encode()).hexdigest()[:12]
         controls = []
         for name, grid, start in zip(self.names, self.grids, self.initial):
             controls.append(
@@ -107,8 +115,6 @@ class StaticExplorer:
                 f'data-slider="{html.escape(name)}" style="width:60%;vertical-align:middle"> '
                 f'<output>{html.escape(str(grid[start]))}</output></label>'
             )
-        data = json.dumps({"grids": [[str(v) for v in g] for g in self.grids],
-                           "frames": self.frames})
         first = self.frames[self.frame_index(self.initial)]
         return f"""<div class="bptt-explore" id="{uid}">
 {''.join(controls)}
@@ -132,6 +138,7 @@ class StaticExplorer:
     img.dataset.frame = index;
   }}
   inputs.forEach(function (input) {{ input.addEventListener("input", show); }});
+  show();  // a browser may restore slider positions on reload: show the matching frame
 }})();
 </script>
 </div>"""
@@ -150,7 +157,7 @@ def dead_sliders(names: Sequence[str], grids: Sequence[list], frames: list[str])
 
 
 def explore(draw: Callable, *, mode: str | None = None, alt: str = "interactive figure",
-            **sliders: object):
+            **sliders: object) -> object:
     """Sliders that redraw ``draw(fig, **values)``: live in Jupyter, static on the website.
 
     mode: "live" (ipywidgets), "static" (precomputed frames) or None: static when the
@@ -200,9 +207,11 @@ def _live(draw: Callable, names: list[str], grids: Sequence[list], initial: Sequ
 
     def redraw(**values):
         fig = plt.figure(figsize=FIGSIZE)
-        draw(fig, **values)
-        display(fig)
-        plt.close(fig)
+        try:
+            draw(fig, **values)
+            display(fig)
+        finally:
+            plt.close(fig)  # also when draw raises: no half-drawn figure is left behind
 
     output = widgets.interactive_output(redraw, controls)
     return widgets.VBox([*controls.values(), output])

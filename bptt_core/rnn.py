@@ -28,6 +28,7 @@ from ._validate import (
     require_choice,
     require_finite,
     require_ndim,
+    require_nonempty,
     require_shape,
 )
 
@@ -65,11 +66,22 @@ class RNNParams:
     b_o: np.ndarray
 
     def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check dtypes and shapes against each other (again, after any assignment).
+
+        Integer arrays become float64; anything else that does not fit raises a ValueError
+        naming the parameter. rnn_forward calls this, so ``params.W_hh = ...`` is checked too.
+        """
         for name in PARAM_NAMES:
             value = as_float_array(name, getattr(self, name))
-            require_ndim(name, value, (1,) if name.startswith("b_") else (2,),
-                         "a vector" if name.startswith("b_") else "a matrix")
-            setattr(self, name, value)
+            vector = name.startswith("b_")
+            require_ndim(name, value, (1,) if vector else (2,),
+                         "a vector" if vector else "a matrix")
+            require_nonempty(name, value, "(H,) or (O,)" if vector else "the matrix")
+            if value is not getattr(self, name):
+                setattr(self, name, value)
         H, D = self.W_xh.shape
         O = self.W_oh.shape[0]
         require_shape("W_hh", self.W_hh, (H, H), "(H, H), H from W_xh")
@@ -115,9 +127,13 @@ def init_rnn(
     """
     for name, size in (("input_size", input_size), ("hidden_size", hidden_size),
                        ("output_size", output_size)):
-        if not isinstance(size, (int, np.integer)) or isinstance(size, bool) or size < 1:
+        if not _is_int(size) or size < 1:
             raise ValueError(f"{name}: expected a positive integer, got {size!r}")
-    if not np.isfinite(scale) or scale < 0:
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"seed: expected an integer >= 0 (every draw in the book is seeded), "
+                         f"got {seed!r}")
+    if not isinstance(scale, (int, float, np.integer, np.floating)) or isinstance(scale, bool) \
+            or not np.isfinite(scale) or scale < 0:
         raise ValueError(f"scale: expected a finite number >= 0, got {scale!r}")
     rng = np.random.default_rng(seed)
     D, H, O = input_size, hidden_size, output_size
@@ -128,6 +144,10 @@ def init_rnn(
         b_h=np.zeros(H),
         b_o=np.zeros(O),
     )
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 # --- output activations phi and their backward passes ---------------------------------------
@@ -183,11 +203,11 @@ def check_inputs(
     params: RNNParams, xs: object, h0: object = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate (xs, h0) against params; return them as float64 arrays (h0 = zeros if None)."""
+    params.validate()
     D, H, _ = params.sizes
     xs = as_float_array("xs", xs)
     require_ndim("xs", xs, (2, 3), "one sequence (T, D) or a batch (T, B, D)")
-    if xs.shape[0] < 1:
-        raise ValueError(f"xs: expected at least one step (T >= 1), got shape {xs.shape}")
+    require_nonempty("xs", xs, "(T, D) or (T, B, D): at least one step and one sequence")
     if xs.shape[-1] != D:
         raise ValueError(
             f"xs: expected {D} inputs per step (the columns of W_xh, D = {D}), "
@@ -235,8 +255,20 @@ def rnn_forward(
 # --- backward ---------------------------------------------------------------------------------
 
 
-def check_upstream(cache: RNNCache, dy: object) -> np.ndarray:
-    """Validate dL/dy against the cache: same shape as y, finite."""
+def check_upstream(params: RNNParams, cache: RNNCache, dy: object) -> np.ndarray:
+    """Validate the cache against params and dL/dy against the cache: shapes, finite values."""
+    params.validate()
+    params.require_finite()
+    D, H, O = params.sizes
+    T = cache.xs.shape[0]
+    batch = cache.xs.shape[1:-1]
+    require_choice("cache.output", cache.output, OUTPUTS)
+    for name, shape in (("xs", (T, *batch, D)), ("h", (T + 1, *batch, H)), ("a", (T, *batch, H)),
+                        ("z", (T, *batch, O)), ("y", (T, *batch, O))):
+        value = getattr(cache, name)
+        require_shape(f"cache.{name}", value, shape,
+                      "sizes of params and cache.xs (was the cache made with these params?)")
+        require_finite(f"cache.{name}", value)
     dy = as_float_array("dy", dy)
     require_shape("dy", dy, cache.y.shape, "(T, [B,] O), the shape of y")
     require_finite("dy", dy)
@@ -257,7 +289,7 @@ def rnn_backward(params: RNNParams, cache: RNNCache, dy: object) -> dict[str, np
     Returns {"W_xh", "W_hh", "W_oh", "b_h", "b_o", "h0"}, each shaped like its variable.
     Chapters 4-6 derive every line.
     """
-    dy = check_upstream(cache, dy)
+    dy = check_upstream(params, cache, dy)
     W_hh, W_oh = params.W_hh, params.W_oh
     xs, h = cache.xs, cache.h
     dz = output_backward(cache, dy)

@@ -92,3 +92,35 @@ def test_contributions_rejects_an_unknown_parameter(problem):
     params, cache, dy = problem
     with pytest.raises(ValueError, match=r"wrt: expected one of 'W_xh'.*got 'W_hx'"):
         bc.contributions(params, cache, dy, "W_hx")
+
+
+def test_each_contribution_is_the_derivative_with_respect_to_one_use_of_the_weights():
+    """C[t-1, k-1] for W_hh, computed independently: give every step its own copy W_k of the
+    recurrent weights (all equal to W_hh) and differentiate the loss at step t with respect
+    to the copy used at step k only."""
+    params, xs, targets, h0 = make_problem(9, T=4, D=2, H=3, O=2)
+    T = 4
+
+    def loss_at(t, W_per_step):
+        h = h0
+        for step in range(1, t + 1):
+            h = np.tanh(params.W_xh @ xs[step - 1] + W_per_step[step - 1] @ h + params.b_h)
+        y_t = params.W_oh @ h + params.b_o
+        return 0.5 * np.sum((y_t - targets[t - 1]) ** 2)
+
+    cache = bc.rnn_forward(params, xs, h0)
+    dy = cache.y - targets  # dL_t/dy_t for L = sum_t 0.5 ||y_t - target_t||^2
+    C = bc.contributions(params, cache, dy, "W_hh")
+    for t in range(1, T + 1):
+        for k in range(1, T + 1):
+            copies = np.stack([params.W_hh] * T)
+
+            def loss_through_copy_k(W_k, t=t, k=k, copies=copies):
+                copies[k - 1] = W_k
+                return loss_at(t, copies)
+
+            numeric = bc.numerical_gradient(loss_through_copy_k, params.W_hh.copy())
+            if k > t:
+                assert np.all(numeric == 0.0) and np.all(C[t - 1, k - 1] == 0.0)
+            else:
+                assert bc.rel_error(C[t - 1, k - 1], numeric) < 1e-7, (t, k)

@@ -149,7 +149,10 @@ def toy_check(function):
     (lambda x: 2 * x.T, "likely mistake, transposed: do not transpose", "transposed"),
     (lambda x: 3 * x, "wrong: relative error 0.33; no common mistake fits", None),
     (lambda x: x[:1], "expected shape (2, 3), got (1, 3)", None),
-    (lambda x: "two x", "expected an array, got str", None),
+    (lambda x: "two x", "your output: expected an array of real numbers, got dtype <U5", None),
+    (lambda x: (2 * x).astype(np.float32), "computed in float32", None),
+    (lambda x: 2 * x + 0j, "expected an array of real numbers, got dtype complex128", None),
+    (lambda x: 2 * x * np.nan, "your output contains NaN or inf", None),
 ])
 def test_verdicts_on_a_toy_exercise(function, verdict_text, mistake):
     result = toy_check(function)
@@ -177,3 +180,11 @@ def test_the_learners_function_gets_copies():
 
     toy_check(scribbles)
     assert X[0, 0] == 1.0
+
+
+def test_a_dict_with_a_string_names_the_entry():
+    def half_done(params, cache, dy):
+        return {**bc.rnn_backward(params, cache, dy), "W_hh": "todo"}
+
+    result = check_rnn_backward(half_done)
+    assert not result and "W_hh: expected an array of real numbers" in result.message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import make_problem
 from hypothesis import given
 from hypothesis import strategies as st
@@ -58,3 +59,31 @@ def test_gradient_check_leaves_parameters_unchanged():
     bc.gradient_check(params, xs, targets, h0=h0)
     for name, value in params.items():
         assert np.array_equal(value, getattr(before, name)), name
+
+
+def test_gradient_check_reports_a_misshapen_or_missing_gradient():
+    params, xs, targets, h0 = make_problem(3, T=3, D=2, H=3, O=2)
+
+    def transposed_W_xh(*args, **kwargs):
+        loss, grads = bc.loss_and_grads(*args, **kwargs)
+        return loss, {**grads, "W_xh": grads["W_xh"].T}
+
+    def no_h0(*args, **kwargs):
+        loss, grads = bc.loss_and_grads(*args, **kwargs)
+        return loss, {name: g for name, g in grads.items() if name != "h0"}
+
+    with pytest.raises(ValueError, match=r"grads_fn: expected grads\['W_xh'\] of shape \(3, 2\)"):
+        bc.gradient_check(params, xs, targets, h0=h0, grads_fn=transposed_W_xh)
+    with pytest.raises(ValueError, match=r"grads\['h0'\] of shape \(3,\), got nothing"):
+        bc.gradient_check(params, xs, targets, h0=h0, grads_fn=no_h0)
+
+
+def test_a_nan_gradient_fails_the_check():
+    params, xs, targets, h0 = make_problem(4, T=3, D=2, H=3, O=2)
+
+    def nan_W_hh(*args, **kwargs):
+        loss, grads = bc.loss_and_grads(*args, **kwargs)
+        return loss, {**grads, "W_hh": grads["W_hh"] * np.nan}
+
+    errors = bc.gradient_check(params, xs, targets, h0=h0, grads_fn=nan_W_hh)
+    assert errors["W_hh"] == np.inf and not max(errors.values()) < 1e-7

@@ -99,3 +99,43 @@ def test_live_sliders_redraw_with_the_new_value():
 def test_too_many_frames_for_a_static_page_is_refused():
     with pytest.raises(ValueError, match="sliders: expected at most"):
         explore(draw_line, mode="static", slope=(0, 20, 1), shift=(0, 10, 1))
+
+
+def test_slider_values_cannot_break_out_of_the_script_block():
+    def draw_label(fig, label):
+        fig.subplots().set_title(label)
+
+    html = explore(draw_label, mode="static", label=["</script><b>x", "plain"])._repr_html_()
+    data = re.search(r'class="bptt-explore-data">(.*?)</script>', html, re.S).group(1)
+    assert "</script>" not in data and "<" not in data
+    assert json.loads(data)["grids"] == [["</script><b>x", "plain"]]
+
+
+def test_the_page_shows_the_frame_of_the_restored_slider_positions():
+    html = explore(draw_line, mode="static", slope=[1, 2], shift=[0.0, 1.0])._repr_html_()
+    assert html.rstrip().endswith("show();  // a browser may restore slider positions on "
+                                  "reload: show the matching frame\n})();\n</script>\n</div>")
+
+
+def test_static_html_is_the_same_on_every_build():
+    first = explore(draw_line, mode="static", slope=[1, 2], shift=[0.0, 1.0])._repr_html_()
+    second = explore(draw_line, mode="static", slope=[1, 2], shift=[0.0, 1.0])._repr_html_()
+    assert first == second
+
+
+def test_a_huge_grid_is_refused_before_it_is_built():
+    with pytest.raises(ValueError, match="slope: expected at most 200 values"):
+        slider_values("slope", (0.0, 1.0, 1e-7))
+
+
+def test_a_failing_draw_leaves_no_figure_open():
+    import matplotlib.pyplot as plt
+
+    def broken(fig, slope):
+        fig.subplots()
+        raise RuntimeError("bug in draw")
+
+    plt.close("all")
+    with pytest.raises(RuntimeError):
+        explore(broken, mode="live", slope=[1, 2])
+    assert plt.get_fignums() == []

@@ -39,3 +39,9 @@ def test_rel_error_scale():
     assert bc.rel_error(np.zeros(2), np.zeros(2)) == 0.0
     assert bc.rel_error(a, -a) == pytest.approx(2.0)
     assert bc.rel_error(a, a * (1 + 1e-9)) == pytest.approx(1e-9 / (1 + 1e-9), rel=1e-6)
+
+
+def test_rel_error_of_non_finite_values_is_infinite():
+    """A NaN gradient must fail every `rel_error(...) < tol` check (max() would skip a NaN)."""
+    assert bc.rel_error(np.array([1.0, np.nan]), np.array([1.0, 2.0])) == np.inf
+    assert bc.rel_error(np.array([np.inf]), np.array([np.inf])) == np.inf

@@ -23,7 +23,7 @@ def with_nan(array, index=0):
 CASES = {
     # name: (call, the argument named, a fragment of what came)
     "xs 1-D": (lambda: bc.rnn_forward(P, np.ones(D)), "xs", "1-D"),
-    "xs wrong D": (lambda: bc.rnn_forward(P, np.ones((T, D + 1))), "xs", "3"),
+    "xs wrong D": (lambda: bc.rnn_forward(P, np.ones((T, D + 1))), "xs", "(4, 3) with 3"),
     "xs no steps": (lambda: bc.rnn_forward(P, np.ones((0, D))), "xs", "(0, 2)"),
     "xs not numbers": (lambda: bc.rnn_forward(P, [["a", "b"]]), "xs", "list"),
     "xs NaN": (lambda: bc.rnn_forward(P, with_nan(XS, 3)), "xs", "NaN"),
@@ -37,7 +37,7 @@ CASES = {
     "W_hh not square": (lambda: P.replace(W_hh=np.zeros((H, H + 1))), "W_hh", "(3, 4)"),
     "b_h wrong size": (lambda: P.replace(b_h=np.zeros(H + 1)), "b_h", "(4,)"),
     "W_oh is a vector": (lambda: P.replace(W_oh=np.zeros(H)), "W_oh", "1-D"),
-    "hidden_size zero": (lambda: bc.init_rnn(D, 0, O, seed=0), "hidden_size", "0"),
+    "hidden_size zero": (lambda: bc.init_rnn(D, 0, O, seed=0), "hidden_size", "got 0"),
     "unknown output": (lambda: bc.rnn_forward(P, XS, output="relu"), "output", "'relu'"),
     "unknown loss": (lambda: bc.loss_and_grads(P, XS, Y, loss="l1"), "loss", "'l1'"),
     "targets wrong shape": (lambda: bc.loss_and_grads(P, XS, np.zeros((T, O + 1))), "targets",
@@ -46,10 +46,10 @@ CASES = {
     "targets NaN": (lambda: bc.loss_and_grads(P, XS, with_nan(Y)), "targets", "NaN"),
     "class out of range": (
         lambda: bc.loss_and_grads(P, XS, np.array([0, 1, 2, 0]), loss="cross_entropy"),
-        "targets", "2"),
+        "targets", "[0, 1] (O = 2), got 2"),
     "negative class": (
         lambda: bc.loss_and_grads(P, XS, np.array([0, -1, 0, 0]), loss="cross_entropy"),
-        "targets", "-1"),
+        "targets", "got -1"),
     "float classes": (
         lambda: bc.loss_and_grads(P, XS, CLASSES.astype(float), loss="cross_entropy"),
         "targets", "float64"),
@@ -67,7 +67,46 @@ CASES = {
     "eps zero": (lambda: bc.numerical_gradient(lambda v: 0.0, np.zeros(3), eps=0.0), "eps",
                  "0.0"),
     "rel_error shapes": (lambda: bc.rel_error(np.zeros(3), np.zeros(4)), "b", "(4,)"),
+    "xs booleans": (lambda: bc.rnn_forward(P, np.ones((T, D), dtype=bool)), "xs", "bool"),
+    "xs complex": (lambda: bc.rnn_forward(P, np.ones((T, D)) + 1j), "xs", "complex128"),
+    "xs strings": (lambda: bc.rnn_forward(P, [["1.5", "2"]]), "xs", "<U3"),
+    "empty batch": (lambda: bc.rnn_forward(P, np.ones((T, 0, D))), "xs", "(4, 0, 2)"),
+    "no hidden units": (lambda: bc.RNNParams(np.zeros((0, D)), np.zeros((0, 0)),
+                                             np.zeros((O, 0)), np.zeros(0), np.zeros(O)),
+                        "W_xh", "(0, 2)"),
+    "seed missing": (lambda: bc.init_rnn(D, H, O, seed=None), "seed", "None"),
+    "seed negative": (lambda: bc.init_rnn(D, H, O, seed=-1), "seed", "-1"),
+    "seed boolean": (lambda: bc.init_rnn(D, H, O, seed=True), "seed", "True"),
+    "scale text": (lambda: bc.init_rnn(D, H, O, seed=0, scale="a"), "scale", "'a'"),
+    "W_hh reassigned with a wrong shape": (
+        lambda: bc.rnn_forward(reassigned("W_hh", np.ones((1, H))), XS), "W_hh", "(1, 3)"),
+    "b_h reassigned with NaN": (
+        lambda: bc.rnn_forward(reassigned("b_h", np.full(H, np.nan)), XS), "b_h", "NaN"),
+    "cache from other params": (
+        lambda: bc.rnn_backward(P, bc.rnn_forward(bc.init_rnn(D, H + 1, O, seed=0), XS), Y),
+        "cache.h", "(5, 4)"),
+    "cache with NaN": (lambda: bc.rnn_backward(P, nan_cache(), Y), "cache.h", "NaN"),
+    "cache with an unknown output": (
+        lambda: bc.rnn_backward(P, relabelled_cache("relu"), Y), "cache.output", "'relu'"),
 }
+
+
+def reassigned(name, value):
+    params = P.copy()
+    setattr(params, name, value)
+    return params
+
+
+def nan_cache():
+    cache = bc.rnn_forward(P, XS)
+    cache.h[2, 0] = np.nan
+    return cache
+
+
+def relabelled_cache(output):
+    cache = bc.rnn_forward(P, XS)
+    cache.output = output
+    return cache
 
 
 @pytest.mark.parametrize("case", CASES)

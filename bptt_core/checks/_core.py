@@ -39,19 +39,31 @@ class CheckResult:
         return f'<p style="color:{colour}"><strong>{self.message}</strong></p>'
 
 
-def _as_named(value: object, names: list[str] | None) -> dict[str, np.ndarray] | None:
-    """{name: float64 array} from a dict, or from one array (named "output"); None if neither."""
+def _as_named(value: object, names: list[str] | None) -> dict[str, np.ndarray] | str:
+    """{name: float64 array} from a dict, or from one array (named "output").
+
+    Returns a message instead when the value is not real numbers in float64 (or integers).
+    """
     if isinstance(value, Mapping):
+        items = dict(value)
+    elif names is None or names == ["output"]:
+        items = {"output": value}
+    else:
+        return f"expected a dict with keys {', '.join(names)}, got {type(value).__name__}"
+    named = {}
+    for name, v in items.items():
+        label = "your output" if name == "output" else f"{name}"
         try:
-            return {name: np.asarray(v, dtype=np.float64) for name, v in value.items()}
+            raw = np.asarray(v)
         except (TypeError, ValueError):
-            return None
-    if names is None or names == ["output"]:
-        try:
-            return {"output": np.asarray(value, dtype=np.float64)}
-        except (TypeError, ValueError):
-            return None
-    return None
+            return f"{label}: expected an array of numbers, got {type(v).__name__}"
+        if raw.dtype.kind not in "iuf":
+            return f"{label}: expected an array of real numbers, got dtype {raw.dtype}"
+        if raw.dtype.kind == "f" and raw.dtype.itemsize < 8:
+            return (f"{label}: computed in {raw.dtype}, which carries about 7 digits; the "
+                    f"check needs float64 (keep the arrays as numpy gives them)")
+        named[name] = raw.astype(np.float64)
+    return named
 
 
 def _matches(got: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> bool:
@@ -73,9 +85,8 @@ def verdict(
     want = _as_named(expected, None)
     names = list(want)
     have = _as_named(got, names)
-    if have is None:
-        kind = "a dict with keys " + ", ".join(names) if names != ["output"] else "an array"
-        return CheckResult(False, f"✗ expected {kind}, got {type(got).__name__}")
+    if isinstance(have, str):
+        return CheckResult(False, f"✗ {have}")
     missing = [name for name in names if name not in have]
     if missing:
         return CheckResult(False, f"✗ missing output(s): {', '.join(missing)} "
@@ -85,6 +96,9 @@ def verdict(
         if any(have[n].shape != want[n].shape for n in names) and _matches(have, theirs):
             return CheckResult(False, f"✗ likely mistake, {mistake}: {hint}", mistake=mistake)
     for name in names:
+        if not np.all(np.isfinite(have[name])):
+            label = "your output" if name == "output" else name
+            return CheckResult(False, f"✗ {label} contains NaN or inf")
         if have[name].shape != want[name].shape:
             label = "" if name == "output" else f"{name}: "
             return CheckResult(False, f"✗ {label}expected shape {want[name].shape}, "

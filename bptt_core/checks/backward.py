@@ -105,6 +105,9 @@ def check_rnn_backward(
 ) -> CheckResult:
     """Check a hand-written BPTT: ``backward(params, cache, dy)`` -> gradients by name.
 
+    The problem is one sequence with the identity output (phi(z) = z, so dL/dz_t = dL/dy_t),
+    the setting of the chapter 4 exercise.
+
     The function gets what rnn_backward gets and must return the same dict
     (W_xh, W_hh, W_oh, b_h, b_o, h0). Returns a CheckResult; print it or assert it.
     """
