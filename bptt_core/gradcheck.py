@@ -8,7 +8,7 @@ import numpy as np
 
 from ._validate import as_float_array
 from .losses import loss_and_grads
-from .rnn import PARAM_NAMES, RNNParams, check_inputs
+from .rnn import RNNParams, check_inputs
 
 
 def numerical_gradient(
@@ -75,7 +75,8 @@ def gradient_check(
     xs, h0 = check_inputs(params, xs, h0)
     settings = dict(loss=loss, output=output)
     _, grads = grads_fn(params, xs, targets, h0=h0, **settings)
-    for name in (*PARAM_NAMES, "h0"):
+    names = [name for name, _ in params.items()] + ["h0"]
+    for name in names:
         expected = h0.shape if name == "h0" else getattr(params, name).shape
         if name not in grads or np.shape(grads[name]) != expected:
             got = np.shape(grads[name]) if name in grads else "nothing"
@@ -90,7 +91,7 @@ def gradient_check(
         )[0]
 
     errors = {}
-    for name in (*PARAM_NAMES, "h0"):
+    for name in names:
         probe = (h0 if name == "h0" else getattr(params, name)).copy()
         errors[name] = rel_error(grads[name], numerical_gradient(loss_with(name), probe, eps))
     return errors

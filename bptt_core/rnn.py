@@ -119,11 +119,14 @@ def init_rnn(
     *,
     seed: int,
     scale: float = 1.0,
+    recurrent: str = "gaussian",
 ) -> RNNParams:
     """Random RNN parameters: weights ~ N(0, scale^2 / fan_in), biases zero.
 
     input_size D, hidden_size H, output_size O; ``seed`` fixes the draw. ``scale = 1`` keeps
-    the pre-activations of order one; chapter 8 varies it to make gradients vanish or explode.
+    the pre-activations of order one; chapters 8 and 12 vary it. ``recurrent`` chooses W_hh:
+    "gaussian" as above, "orthogonal": W_hh = scale Q with Q a random orthogonal matrix (every
+    singular value equal to scale), "identity": W_hh = scale I.
     """
     for name, size in (("input_size", input_size), ("hidden_size", hidden_size),
                        ("output_size", output_size)):
@@ -135,15 +138,18 @@ def init_rnn(
     if not isinstance(scale, (int, float, np.integer, np.floating)) or isinstance(scale, bool) \
             or not np.isfinite(scale) or scale < 0:
         raise ValueError(f"scale: expected a finite number >= 0, got {scale!r}")
+    require_choice("recurrent", recurrent, ("gaussian", "orthogonal", "identity"))
     rng = np.random.default_rng(seed)
     D, H, O = input_size, hidden_size, output_size
-    return RNNParams(
-        W_xh=rng.normal(0.0, scale / np.sqrt(D), size=(H, D)),
-        W_hh=rng.normal(0.0, scale / np.sqrt(H), size=(H, H)),
-        W_oh=rng.normal(0.0, scale / np.sqrt(H), size=(O, H)),
-        b_h=np.zeros(H),
-        b_o=np.zeros(O),
-    )
+    W_xh = rng.normal(0.0, scale / np.sqrt(D), size=(H, D))
+    W_hh = rng.normal(0.0, scale / np.sqrt(H), size=(H, H))
+    if recurrent == "orthogonal":
+        Q, R = np.linalg.qr(W_hh)
+        W_hh = scale * Q * np.sign(np.diag(R))  # signs fixed so that Q is uniformly random
+    elif recurrent == "identity":
+        W_hh = scale * np.eye(H)
+    W_oh = rng.normal(0.0, scale / np.sqrt(H), size=(O, H))
+    return RNNParams(W_xh=W_xh, W_hh=W_hh, W_oh=W_oh, b_h=np.zeros(H), b_o=np.zeros(O))
 
 
 def _is_int(value: object) -> bool:

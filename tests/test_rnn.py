@@ -41,3 +41,16 @@ def test_init_is_seeded_and_copies_are_independent():
 def test_integer_parameters_become_float64():
     params = bc.RNNParams(W_xh=[[1, 0]], W_hh=[[0]], W_oh=[[1]], b_h=[0], b_o=[0])
     assert all(value.dtype == np.float64 for _, value in params.items())
+
+
+def test_recurrent_initialisations():
+    orthogonal = bc.init_rnn(2, 5, 1, seed=3, scale=0.9, recurrent="orthogonal")
+    assert np.allclose(orthogonal.W_hh.T @ orthogonal.W_hh, 0.81 * np.eye(5), atol=1e-14)
+    assert np.allclose(np.linalg.svd(orthogonal.W_hh, compute_uv=False), 0.9)
+    identity = bc.init_rnn(2, 5, 1, seed=3, recurrent="identity")
+    assert np.array_equal(identity.W_hh, np.eye(5))
+    gaussian = bc.init_rnn(2, 5, 1, seed=3, scale=0.9)
+    assert not np.allclose(gaussian.W_hh.T @ gaussian.W_hh, 0.81 * np.eye(5))
+    # the input and output weights do not depend on the choice for W_hh
+    assert np.array_equal(orthogonal.W_xh, gaussian.W_xh)
+    assert np.array_equal(orthogonal.W_oh, gaussian.W_oh)

@@ -77,6 +77,8 @@ CASES = {
     "seed missing": (lambda: bc.init_rnn(D, H, O, seed=None), "seed", "None"),
     "seed negative": (lambda: bc.init_rnn(D, H, O, seed=-1), "seed", "-1"),
     "seed boolean": (lambda: bc.init_rnn(D, H, O, seed=True), "seed", "True"),
+    "unknown recurrent init": (lambda: bc.init_rnn(D, H, O, seed=0, recurrent="eye"),
+                               "recurrent", "'eye'"),
     "scale text": (lambda: bc.init_rnn(D, H, O, seed=0, scale="a"), "scale", "'a'"),
     "W_hh reassigned with a wrong shape": (
         lambda: bc.rnn_forward(reassigned("W_hh", np.ones((1, H))), XS), "W_hh", "(1, 3)"),
