@@ -7,6 +7,7 @@ Arrays over steps are 0-based (xs[t - 1] is x_t); hidden states are h[0..T] with
 from .anatomy import contributions, hidden_jacobians
 from .gradcheck import gradient_check, numerical_gradient, rel_error
 from .losses import cross_entropy_loss, loss_and_grads, mse_loss
+from .optim import AdamState, adam_init, adam_step, minibatches, sgd_step, train
 from .rnn import (
     OUTPUTS,
     PARAM_NAMES,
@@ -19,21 +20,27 @@ from .rnn import (
 )
 
 __all__ = [
+    "AdamState",
     "OUTPUTS",
     "PARAM_NAMES",
     "RNNCache",
     "RNNParams",
+    "adam_init",
+    "adam_step",
     "contributions",
     "cross_entropy_loss",
     "gradient_check",
     "hidden_jacobians",
     "init_rnn",
     "loss_and_grads",
+    "minibatches",
     "mse_loss",
     "numerical_gradient",
     "rel_error",
     "rnn_backward",
     "rnn_forward",
+    "sgd_step",
     "softmax",
+    "train",
 ]
 __version__ = "0.1.0"

@@ -1,18 +1,50 @@
 """Self-checks for exercises and coursework: "correct", or the name of the likely mistake.
 
 Each check takes the learner's function, runs it on a small fixed problem and returns a
-CheckResult (truthy when correct; print it to read the hint).
+CheckResult (truthy when correct; print it to read the hint). One module per chapter:
+
+    forward    chapters 0-1  check_to_time_major, check_rnn_step
+    loss       chapter 2     check_mse_gradient
+    chain      chapter 3     check_single_step_grad
+    backward   chapter 4     check_rnn_backward
+    multistep  chapter 4     check_contributions
+    weights    chapter 5     check_weight_grads
+    biases     chapter 6     check_bias_grads
+    updates    chapter 7     check_sgd_update, check_adam_update
 """
 
 from ._core import TOLERANCE, CheckResult, run_check, verdict
 from .backward import BACKWARD_MISTAKES, check_problem, check_rnn_backward, mistaken_rnn_backward
+from .biases import BIAS_MISTAKES, check_bias_grads
+from .chain import SINGLE_STEP_MISTAKES, check_single_step_grad
+from .forward import check_rnn_step, check_to_time_major
+from .loss import MSE_GRADIENT_MISTAKES, check_mse_gradient
+from .multistep import CONTRIBUTION_MISTAKES, check_contributions
+from .updates import ADAM_MISTAKES, SGD_MISTAKES, check_adam_update, check_sgd_update
+from .weights import WEIGHT_MISTAKES, check_weight_grads
 
 __all__ = [
+    "ADAM_MISTAKES",
     "BACKWARD_MISTAKES",
+    "BIAS_MISTAKES",
+    "CONTRIBUTION_MISTAKES",
+    "MSE_GRADIENT_MISTAKES",
+    "SGD_MISTAKES",
+    "SINGLE_STEP_MISTAKES",
     "TOLERANCE",
+    "WEIGHT_MISTAKES",
     "CheckResult",
+    "check_adam_update",
+    "check_bias_grads",
+    "check_contributions",
+    "check_mse_gradient",
     "check_problem",
     "check_rnn_backward",
+    "check_rnn_step",
+    "check_sgd_update",
+    "check_single_step_grad",
+    "check_to_time_major",
+    "check_weight_grads",
     "mistaken_rnn_backward",
     "run_check",
     "verdict",
