@@ -27,6 +27,8 @@ BUGS = {  # switch -> the mistake the self-check should name
     "overwrite": "gradients overwritten",
     "last_step": "only the last step used",
     "no_tanh_derivative": "tanh derivative missing",
+    "slope_of_h_prev": "tanh slope of the previous state",
+    "slope_of_a": "tanh derivative of the pre-activation",
     "no_dhnext": "no gradient through time",
     "no_transpose": "W_hh not transposed",
 }
@@ -48,6 +50,10 @@ def student_bias_grads(params, cache, dy, bug=None):
         dh = dout @ Woh  # rows: W_oh^T dout
         if bug != "no_dhnext":
             dh = dh + dhnext
+        if bug == "slope_of_h_prev":
+            hs = cache.h[s]
+        elif bug == "slope_of_a":
+            hs = cache.a[s]
         draw = dh if bug == "no_tanh_derivative" else (1 - hs * hs) * dh
         draw_used = draw if bug != "last_step" or s == T - 1 else np.zeros_like(draw)
         if bug == "no_batch_sum":

@@ -49,6 +49,14 @@ BIAS_MISTAKES: dict[str, str] = {
         "b_h sits inside the tanh: delta_t = (1 - h_t^2) * dL/dh_t, with h_t = h[t] "
         "(multiply before adding it to dL/db_h and before passing it back to h_{t-1})"
     ),
+    "tanh slope of the previous state": (
+        "the slope belongs to the step's own state: delta_t = (1 - h_t^2) * dL/dh_t with "
+        "h_t = h[t], not h_{t-1} = h[t - 1] (h[0] is h0, so h[t] is the state of step t)"
+    ),
+    "tanh derivative of the pre-activation": (
+        "the tanh derivative is 1 - h_t^2 with h_t = tanh(a_t), the hidden state; you "
+        "applied it to the pre-activation a_t (1 - a_t^2)"
+    ),
     "no gradient through time": (
         "h_t also feeds h_{t+1}: dL/dh_t = W_oh^T dL/dz_t + W_hh^T delta_{t+1}; carry "
         "delta back from step t+1 instead of using the output's gradient alone"
@@ -77,7 +85,10 @@ def hidden_deltas(
         dh = mv(params.W_oh.T, dy[t - 1])  # dL/dh_t through the output z_t
         if mistake != "no gradient through time":
             dh = dh + delta_next  # ... and through h_{t+1}: W_hh^T delta_{t+1}
-        slope = 1.0 if mistake == "tanh derivative missing" else 1.0 - h[t] ** 2
+        slope = {"tanh derivative missing": 1.0,
+                 "tanh slope of the previous state": 1.0 - h[t - 1] ** 2,
+                 "tanh derivative of the pre-activation": 1.0 - cache.a[t - 1] ** 2,
+                 }.get(mistake, 1.0 - h[t] ** 2)  # dh_t/da_t = 1 - h_t^2
         delta[t - 1] = slope * dh
         delta_next = mv(W_hh, delta[t - 1])
     return delta
@@ -138,7 +149,7 @@ def check_bias_grads(
 
     The function gets a batched problem (xs (T, B, D), identity output, dy (T, B, O)) and
     must return dL/db_h and dL/db_o, summed over steps and sequences. Returns a CheckResult;
-    print it or assert it.
+    print it or assert it. Chapter 6.
     """
     params, cache, dy = bias_check_problem()
     grads = rnn_backward(params, cache, dy)
