@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bptt_core.checks.forward import check_rnn_step, check_to_time_major
+from bptt_core import rel_error
+from bptt_core.checks.forward import check_rnn_step, check_to_time_major, step_problem
 
 
 def good_step(params, x_t, h_prev):
@@ -21,8 +22,14 @@ STEP_BUGS = {
         lambda p, x, h: np.tanh(np.dot(p.W_xh, x) + np.dot(p.W_hh, h)),
     "previous state ignored":
         lambda p, x, h: np.tanh(p.W_xh @ x + p.b_h),
+    "bias outside the tanh":
+        lambda p, x, h: np.tanh(p.W_xh @ x + p.W_hh @ h) + p.b_h,
     "weights transposed":
         lambda p, x, h: np.tanh(x @ p.W_xh + h @ p.W_hh + p.b_h),
+    "W_hh transposed":
+        lambda p, x, h: np.tanh(p.W_xh @ x + h @ p.W_hh + p.b_h),
+    "W_xh transposed":
+        lambda p, x, h: np.tanh(np.einsum("d,dh->h", x, p.W_xh) + p.W_hh @ h + p.b_h),
 }
 
 
@@ -42,9 +49,23 @@ def test_an_unknown_step_error_reports_the_relative_error():
     assert not result and result.mistake is None and "relative error 0.0099" in result.message
 
 
-def test_a_crashing_step_is_reported():
+def test_a_wrong_shape_is_reported():
     result = check_rnn_step(lambda p, x, h: p.W_oh @ x)  # (2, 4) @ (4,) runs, wrong shape
     assert not result and "expected shape (4,), got (2,)" in result.message
+
+
+def test_a_crashing_step_is_reported():
+    result = check_rnn_step(lambda p, x, h: p.W_xh @ np.append(x, 1.0))  # (4, 4) @ (5,)
+    assert not result and "your function raised ValueError" in result.message
+
+
+def test_the_step_mistakes_are_distinguishable():
+    params, x_t, h_prev = step_problem()
+    outputs = [good_step(params, x_t, h_prev)]
+    outputs += [bug(params, x_t, h_prev) for bug in STEP_BUGS.values()]
+    for i, first in enumerate(outputs):
+        for second in outputs[i + 1:]:
+            assert rel_error(first, second) > 1e-3  # far above the check's 1e-7
 
 
 LAYOUT_BUGS = {

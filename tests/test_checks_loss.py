@@ -11,6 +11,7 @@ import pytest
 
 import bptt_core as bc
 from bptt_core.checks.loss import (
+    BATCH_ONLY_MISTAKES,
     MSE_GRADIENT_MISTAKES,
     check_mse_gradient,
     mistaken_mse_gradient,
@@ -43,6 +44,11 @@ def factor_two_missing(y, target):
 def divided_by_steps(y, target):
     T = len(y)
     return 2 * (y - target) / T
+
+
+def batch_left_out(y, target):
+    T, O = y.shape[0], y.shape[-1]  # N = T*O: right for one sequence, not for a batch
+    return 2 * (y - target) / (T * O)
 
 
 def no_division(y, target):
@@ -88,8 +94,17 @@ def test_each_mistake_gets_its_own_hint(student):
     assert "one sequence (T, O) = (4, 3)" in result.message  # caught on the first problem
 
 
+def test_a_mistake_seen_only_in_a_batch_is_named_on_the_batch():
+    result = check_mse_gradient(batch_left_out)
+    assert not result and result.mistake == "batch left out of N"
+    assert MSE_GRADIENT_MISTAKES["batch left out of N"] in result.message
+    assert "a batch (T, B, O) = (4, 2, 3)" in result.message
+
+
 def test_every_catalogued_mistake_is_planted_above():
-    assert set(STUDENTS.values()) == set(MSE_GRADIENT_MISTAKES)
+    planted = set(STUDENTS.values()) | {"batch left out of N"}
+    assert planted == set(MSE_GRADIENT_MISTAKES)
+    assert BATCH_ONLY_MISTAKES <= set(MSE_GRADIENT_MISTAKES)
 
 
 def test_an_unrelated_error_reports_the_relative_error():
@@ -122,7 +137,8 @@ def test_shape_and_unfinished_functions_are_reported():
 def test_the_mistakes_are_distinguishable_on_the_fixed_problems():
     for y, target in mse_check_problems():
         outputs = [bc.mse_loss(y, target)[1]]
-        outputs += [mistaken_mse_gradient(y, target, m) for m in MSE_GRADIENT_MISTAKES]
+        outputs += [mistaken_mse_gradient(y, target, m) for m in MSE_GRADIENT_MISTAKES
+                    if y.ndim == 3 or m not in BATCH_ONLY_MISTAKES]
         for i, first in enumerate(outputs):
             for second in outputs[i + 1:]:
                 assert bc.rel_error(first, second) > 0.1

@@ -44,10 +44,21 @@ def check_rnn_step(step: Callable[[RNNParams, np.ndarray, np.ndarray], np.ndarra
         "previous state ignored": (
             np.tanh(W_xh @ x_t + b_h),
             "the recurrence is the point: add W_hh h_{t-1}"),
+        "bias outside the tanh": (
+            np.tanh(W_xh @ x_t + W_hh @ h_prev) + b_h,
+            "b_h belongs to the pre-activation: h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)"),
         "weights transposed": (
             np.tanh(W_xh.T @ x_t + W_hh.T @ h_prev + b_h),
             "W_xh has shape (H, D) and multiplies x_t from the left: W_xh @ x_t, not "
             "x_t @ W_xh (which is W_xh^T x_t)"),
+        "W_hh transposed": (
+            np.tanh(W_xh @ x_t + W_hh.T @ h_prev + b_h),
+            "W_hh multiplies h_{t-1} from the left: W_hh @ h_prev, not h_prev @ W_hh "
+            "(which is W_hh^T h_{t-1}; entry i of W_hh h_{t-1} uses row i of W_hh)"),
+        "W_xh transposed": (
+            np.tanh(W_xh.T @ x_t + W_hh @ h_prev + b_h),
+            "W_xh multiplies x_t from the left: W_xh @ x_t, not x_t @ W_xh (which only runs "
+            "here because D = H)"),
     }
     return run_check(step, (params, x_t, h_prev), expected, mistakes)
 

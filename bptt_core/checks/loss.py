@@ -22,6 +22,10 @@ MSE_GRADIENT_MISTAKES: dict[str, str] = {
         "the mean runs over every element, so N = T*O for one sequence and T*B*O for a batch "
         "(y.size), not the number of steps T"
     ),
+    "batch left out of N": (
+        "in a batch the mean runs over the sequences too: N = T*B*O, which is y.size, "
+        "not T*O"
+    ),
     "no division by N": (
         "2 (y_t - d_t) is the gradient of the plain sum E = sum_t E_t; the mean "
         "L = E / N also divides the gradient by N = y.size"
@@ -35,6 +39,8 @@ MSE_GRADIENT_MISTAKES: dict[str, str] = {
         "gets its own (2/N)(y_t - d_t)"
     ),
 }
+# Mistakes that only show on a batch (T, B, O): on one sequence they give the right answer.
+BATCH_ONLY_MISTAKES = frozenset({"batch left out of N"})
 
 
 def mistaken_mse_gradient(y: np.ndarray, target: np.ndarray, mistake: str) -> np.ndarray:
@@ -55,6 +61,8 @@ def mistaken_mse_gradient(y: np.ndarray, target: np.ndarray, mistake: str) -> np
         return diff / N
     if mistake == "divided by the number of steps":
         return 2.0 * diff / T
+    if mistake == "batch left out of N":
+        return 2.0 * diff / (T * y.shape[-1])
     if mistake == "no division by N":
         return 2.0 * diff
     summed = np.broadcast_to(diff.sum(axis=0), y.shape)  # the same sum at every step
@@ -90,7 +98,8 @@ def check_mse_gradient(gradient: Callable[[np.ndarray, np.ndarray], np.ndarray])
     for y, target in mse_check_problems():
         _, expected = mse_loss(y, target)
         mistakes = {name: (mistaken_mse_gradient(y, target, name), hint)
-                    for name, hint in MSE_GRADIENT_MISTAKES.items()}
+                    for name, hint in MSE_GRADIENT_MISTAKES.items()
+                    if y.ndim == 3 or name not in BATCH_ONLY_MISTAKES}
         result = run_check(gradient, (y, target), expected, mistakes)
         if not result:
             shape = "one sequence (T, O)" if y.ndim == 2 else "a batch (T, B, O)"
