@@ -43,6 +43,8 @@ def student_loops(params, x_t, h_prev, dL_dy, bug=None):
         draw = dh
     elif bug == "tanh_derivative_of_a":
         draw = (1 - a * a) * dh
+    elif bug == "slope_of_h_prev":
+        draw = np.array([(1 - h_prev[i] * h_prev[i]) * dh[i] for i in range(H)])
     else:
         draw = (1 - h * h) * dh
     if bug == "reversed":
@@ -65,6 +67,7 @@ def student_three_factors(params, x_t, h_prev, dL_dy):
 BUGS = {  # switch -> the mistake the self-check should name
     "no_tanh_derivative": "tanh derivative missing",
     "tanh_derivative_of_a": "tanh derivative of the pre-activation",
+    "slope_of_h_prev": "tanh derivative at the previous state",
     "no_transpose": "W_oh not transposed",
     "skip_Woh": "output weights skipped",
     "reversed": "outer product reversed",

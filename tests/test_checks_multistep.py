@@ -26,6 +26,8 @@ BUGS = {  # switch -> the mistake the self-check should name
     "article": "the first article's pairing",
     "no_slope": "tanh derivative missing in the local term",
     "long_product": "Jacobian product one factor too long",
+    "short_product": "Jacobian product one factor too short",
+    "x_of_t": "input of the loss step in the local term",
 }
 
 
@@ -38,15 +40,15 @@ def student_contributions(params, cache, dy, bug=None):
         for k in range(1, (T if bug == "all_k" else t) + 1):
             # dL_t/dh_t as a column vector (identity output)
             v = Woh.T @ (dy[k - 1] if bug == "article" else dy[t - 1])
-            last_j = k if bug == "long_product" else k + 1
-            steps = list(range(t, last_j - 1, -1))  # j = t, t-1, ..., k+1
+            stop = {"long_product": k - 1, "short_product": k + 1}.get(bug, k)
+            steps = list(range(t, stop, -1))  # j = t, t-1, ..., k+1
             if bug == "reversed_product":
                 steps = steps[::-1]
             for j in steps:  # back through step j: dL_t/dh_{j-1} = J_j^T dL_t/dh_j
                 Jj = np.diag(1 - hs[j] ** 2) @ Whh
                 v = (Jj if bug == "untransposed" else Jj.T) @ v
             da = v if bug == "no_slope" else (1 - hs[k] ** 2) * v
-            C[t - 1, k - 1] = np.outer(da, xs[k - 1])
+            C[t - 1, k - 1] = np.outer(da, xs[t - 1] if bug == "x_of_t" else xs[k - 1])
     return C
 
 

@@ -22,6 +22,10 @@ SINGLE_STEP_MISTAKES: dict[str, str] = {
         "the tanh derivative is 1 - h_t^2 with h_t = tanh(a_t), the hidden state; "
         "you used 1 - a_t^2, with the pre-activation a_t"
     ),
+    "tanh derivative at the previous state": (
+        "the tanh derivative belongs to this step: 1 - h_t^2 with h_t = tanh(a_t), which you "
+        "must first compute from x_t and h_{t-1}; you used 1 - h_{t-1}^2"
+    ),
     "W_oh not transposed": (
         "W_oh has shape (O, H) and maps h_t to z_t; the gradient goes the other way, "
         "dL/dh_t = W_oh^T dL/dy_t (W_oh.T @ dL_dy), not W_oh dL/dy_t"
@@ -71,7 +75,8 @@ def mistaken_single_step_grad(
              "output weights skipped": dL_dy}.get(mistake, W_oh.T @ dL_dy)
     # back through tanh: delta_t = (1 - h_t^2) * dL/dh_t
     slope = {"tanh derivative missing": 1.0,
-             "tanh derivative of the pre-activation": 1.0 - a_t**2}.get(mistake, 1.0 - h_t**2)
+             "tanh derivative of the pre-activation": 1.0 - a_t**2,
+             "tanh derivative at the previous state": 1.0 - h_prev**2}.get(mistake, 1.0 - h_t**2)
     delta = slope * dL_dh
     # dL/dW_xh = delta_t x_t^T
     if mistake == "outer product reversed":

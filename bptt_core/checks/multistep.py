@@ -44,6 +44,15 @@ CONTRIBUTION_MISTAKES: dict[str, str] = {
         "the product runs from j = k+1 to t (empty when k = t); you included "
         "dh_k/dh_{k-1} = J_k (J[k - 1] in bptt_core's 0-based array) as well"
     ),
+    "Jacobian product one factor too short": (
+        "the product runs from j = k+1 to t: J_t ... J_{k+1}, t - k factors; you stopped at "
+        "J_{k+2} (in Python, range(t, k, -1) gives j = t, ..., k+1; range(t, k + 1, -1) "
+        "misses k+1)"
+    ),
+    "input of the loss step in the local term": (
+        "the local term belongs to the use step k: C[t-1, k-1] = ((1 - h_k^2) * g) x_k^T "
+        "with x_k = xs[k - 1]; you used x_t, the input of the loss step"
+    ),
 }
 
 
@@ -68,7 +77,8 @@ def mistaken_contributions(
     for t in range(1, T + 1):
         last_k = T if mistake == "future steps included" else t
         for k in range(1, last_k + 1):
-            first_j = k if mistake == "Jacobian product one factor too long" else k + 1
+            first_j = {"Jacobian product one factor too long": k,
+                       "Jacobian product one factor too short": k + 2}.get(mistake, k + 1)
             factors = [J[j - 1] for j in range(t, first_j - 1, -1)]  # J_t, ..., J_{first_j}
             if mistake == "Jacobian product in the wrong order":
                 factors = factors[::-1]
@@ -79,7 +89,9 @@ def mistaken_contributions(
             dh_k = loss_row @ product  # dL_t/dh_k, a row vector
             slope = 1.0 if mistake == "tanh derivative missing in the local term" else (
                 1.0 - h[k] ** 2)
-            C[t - 1, k - 1] = np.outer(slope * dh_k, xs[k - 1])
+            x_k = xs[t - 1] if mistake == "input of the loss step in the local term" else (
+                xs[k - 1])
+            C[t - 1, k - 1] = np.outer(slope * dh_k, x_k)
     return C
 
 
