@@ -17,6 +17,7 @@ import numpy as np
 
 from ._validate import require_choice
 from .rnn import (
+    ACTIVATIONS,
     PARAM_NAMES,
     RNNCache,
     RNNParams,
@@ -29,13 +30,13 @@ from .rnn import (
 
 
 def hidden_jacobians(params: RNNParams, cache: RNNCache) -> np.ndarray:
-    """dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh for t = 1..T.
+    """dh_t/dh_{t-1} = diag(1 - h_t^2) W_hh for t = 1..T (diag(f'(a_t)) W_hh for another f).
 
     Returns J (T, [B,] H, H) with J[t - 1] = dh_t/dh_{t-1} (0-based over steps, like y).
     Chapter 4.
     """
-    h = cache.h
-    return (1.0 - h[1:] ** 2)[..., :, None] * params.W_hh
+    _, slope = ACTIVATIONS[cache.activation]  # tanh: 1 - h_t^2
+    return slope(cache.h[1:])[..., :, None] * params.W_hh
 
 
 def contributions(
@@ -57,6 +58,7 @@ def contributions(
     T = cache.T
     dz = output_backward(cache, dy)
     J = hidden_jacobians(params, cache)
+    _, slope = ACTIVATIONS[cache.activation]
     local = {  # dL_t/dW through step k alone, given da = dL_t/da_k
         "W_xh": lambda da, k: outer_sum(da, xs[k - 1]),
         "W_hh": lambda da, k: outer_sum(da, h[k - 1]),
@@ -72,6 +74,6 @@ def contributions(
             continue
         g = mv(params.W_oh.T, dz[t - 1])  # dL_t/dh_t, as a row vector
         for k in range(t, 0, -1):
-            C[t - 1, k - 1] = local[wrt]((1.0 - h[k] ** 2) * g, k)
+            C[t - 1, k - 1] = local[wrt](slope(h[k]) * g, k)  # dL_t/da_k = (1 - h_k^2) g
             g = np.einsum("...i,...ij->...j", g, J[k - 1])  # dL_t/dh_{k-1} = dL_t/dh_k J_k
     return C

@@ -3,7 +3,7 @@
 The book's equations, for steps t = 1..T:
 
     a_t = W_xh x_t + W_hh h_{t-1} + b_h        (hidden pre-activation)
-    h_t = tanh(a_t)
+    h_t = tanh(a_t)                             (or relu(a_t): chapter 12)
     z_t = W_oh h_t + b_o                        (output pre-activation)
     y_t = phi(z_t)                              (phi: identity, tanh, sigmoid or softmax)
 
@@ -181,6 +181,14 @@ OUTPUTS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
+# The hidden activation f, h_t = f(a_t), and its slope f'(a_t) written from h_t = f(a_t).
+# The book's RNN uses tanh; chapter 12 uses relu for the identity-initialised IRNN.
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "tanh": (np.tanh, lambda h: 1.0 - h**2),  # tanh'(a_t) = 1 - tanh(a_t)^2 = 1 - h_t^2
+    "relu": (lambda a: np.maximum(a, 0.0), lambda h: (h > 0.0).astype(np.float64)),
+}
+
+
 # --- forward ----------------------------------------------------------------------------------
 
 
@@ -189,7 +197,8 @@ class RNNCache:
     """What the forward pass keeps for the backward pass, by name.
 
     xs (T, [B,] D); h (T+1, [B,] H) with h[0] = h0; a (T, [B,] H) hidden pre-activations;
-    z (T, [B,] O) output pre-activations; y (T, [B,] O) outputs; output: the name of phi.
+    z (T, [B,] O) output pre-activations; y (T, [B,] O) outputs; output: the name of phi;
+    activation: the name of the hidden activation f (tanh unless chosen otherwise).
     """
 
     xs: np.ndarray
@@ -198,6 +207,7 @@ class RNNCache:
     z: np.ndarray
     y: np.ndarray
     output: str
+    activation: str = "tanh"
 
     @property
     def T(self) -> int:
@@ -233,16 +243,23 @@ def check_inputs(
 
 
 def rnn_forward(
-    params: RNNParams, xs: object, h0: object = None, *, output: str = "identity"
+    params: RNNParams,
+    xs: object,
+    h0: object = None,
+    *,
+    output: str = "identity",
+    activation: str = "tanh",
 ) -> RNNCache:
     """h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h), y_t = phi(W_oh h_t + b_o) for t = 1..T.
 
     params: RNNParams; xs (T, D) or (T, B, D); h0 (H,) or (B, H), zeros if None;
-    output: phi, one of identity, tanh, sigmoid, softmax.
+    output: phi, one of identity, tanh, sigmoid, softmax; activation: tanh (the book's RNN) or
+    relu (chapter 12), the function in place of tanh.
     Returns an RNNCache with h (T+1, [B,] H), h[0] = h0, and y (T, [B,] O). Chapter 1.
     """
     xs, h0 = check_inputs(params, xs, h0)
     phi, _ = OUTPUTS[require_choice("output", output, OUTPUTS)]
+    f, _ = ACTIVATIONS[require_choice("activation", activation, ACTIVATIONS)]
     W_xh, W_hh, W_oh, b_h, b_o = params.W_xh, params.W_hh, params.W_oh, params.b_h, params.b_o
     T = xs.shape[0]
     H, O = b_h.shape[0], b_o.shape[0]
@@ -253,9 +270,9 @@ def rnn_forward(
     h[0] = h0
     for t in range(1, T + 1):
         a[t - 1] = mv(W_xh, xs[t - 1]) + mv(W_hh, h[t - 1]) + b_h
-        h[t] = np.tanh(a[t - 1])
+        h[t] = f(a[t - 1])
         z[t - 1] = mv(W_oh, h[t]) + b_o
-    return RNNCache(xs=xs, h=h, a=a, z=z, y=phi(z), output=output)
+    return RNNCache(xs=xs, h=h, a=a, z=z, y=phi(z), output=output, activation=activation)
 
 
 # --- backward ---------------------------------------------------------------------------------
@@ -269,6 +286,7 @@ def check_upstream(params: RNNParams, cache: RNNCache, dy: object) -> np.ndarray
     T = cache.xs.shape[0]
     batch = cache.xs.shape[1:-1]
     require_choice("cache.output", cache.output, OUTPUTS)
+    require_choice("cache.activation", cache.activation, ACTIVATIONS)
     for name, shape in (("xs", (T, *batch, D)), ("h", (T + 1, *batch, H)), ("a", (T, *batch, H)),
                         ("z", (T, *batch, O)), ("y", (T, *batch, O))):
         value = getattr(cache, name)
@@ -299,6 +317,7 @@ def rnn_backward(params: RNNParams, cache: RNNCache, dy: object) -> dict[str, np
     W_hh, W_oh = params.W_hh, params.W_oh
     xs, h = cache.xs, cache.h
     dz = output_backward(cache, dy)
+    _, slope = ACTIVATIONS[cache.activation]  # tanh: slope(h_t) = 1 - h_t^2
     grads = {name: np.zeros_like(value) for name, value in params.items()}
     dh_next = np.zeros_like(h[0])  # dL/dh_t arriving from step t+1; nothing after t = T
     for t in range(cache.T, 0, -1):
@@ -307,8 +326,8 @@ def rnn_backward(params: RNNParams, cache: RNNCache, dy: object) -> dict[str, np
         grads["b_o"] += batch_sum(dz[t - 1])
         # h_t feeds y_t and h_{t+1}: both gradients add
         dh = mv(W_oh.T, dz[t - 1]) + dh_next
-        # backprop through tanh: dh_t/da_t = 1 - h_t^2
-        da = (1.0 - h[t] ** 2) * dh
+        # backprop through tanh: dh_t/da_t = diag(1 - h_t^2), i.e. slope(h[t])
+        da = slope(h[t]) * dh
         # the same weights are used at every step, so their gradients accumulate
         grads["W_xh"] += outer_sum(da, xs[t - 1])
         grads["W_hh"] += outer_sum(da, h[t - 1])

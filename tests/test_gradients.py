@@ -87,3 +87,26 @@ def test_a_nan_gradient_fails_the_check():
 
     errors = bc.gradient_check(params, xs, targets, h0=h0, grads_fn=nan_W_hh)
     assert errors["W_hh"] == np.inf and not max(errors.values()) < 1e-7
+
+
+@pytest.mark.parametrize("batch", [None, 2])
+def test_relu_rnn_gradients_match_finite_differences(batch):
+    """The IRNN of chapter 12: h_t = relu(W_xh x_t + W_hh h_{t-1} + b_h)."""
+    params, xs, targets, h0 = make_problem(8, T=4, D=2, H=5, O=2, B=batch)
+    params = params.replace(W_hh=np.eye(5))  # identity recurrent weights, as in Le et al.
+
+    def loss(p, h0=h0):
+        return bc.mse_loss(bc.rnn_forward(p, xs, h0, activation="relu").y, targets)[0]
+
+    cache = bc.rnn_forward(params, xs, h0, activation="relu")
+    assert np.any(cache.h[1:] == 0.0) and np.any(cache.h[1:] > 0.0)  # both sides of the kink
+    _, dy = bc.mse_loss(cache.y, targets)
+    grads = bc.rnn_backward(params, cache, dy)
+    for name, value in params.items():
+        numeric = bc.numerical_gradient(lambda v, n=name: loss(params.replace(**{n: v})),
+                                        value.copy())
+        assert bc.rel_error(grads[name], numeric) < 1e-7, name
+    numeric_h0 = bc.numerical_gradient(lambda v: loss(params, v), h0.copy())
+    assert bc.rel_error(grads["h0"], numeric_h0) < 1e-7
+    C = bc.contributions(params, cache, dy, "W_hh")
+    assert bc.rel_error(C.sum(axis=(0, 1)), grads["W_hh"]) < 1e-12

@@ -79,6 +79,8 @@ CASES = {
     "seed boolean": (lambda: bc.init_rnn(D, H, O, seed=True), "seed", "True"),
     "unknown recurrent init": (lambda: bc.init_rnn(D, H, O, seed=0, recurrent="eye"),
                                "recurrent", "'eye'"),
+    "unknown activation": (lambda: bc.rnn_forward(P, XS, activation="sigmoid"), "activation",
+                           "'sigmoid'"),
     "scale text": (lambda: bc.init_rnn(D, H, O, seed=0, scale="a"), "scale", "'a'"),
     "W_hh reassigned with a wrong shape": (
         lambda: bc.rnn_forward(reassigned("W_hh", np.ones((1, H))), XS), "W_hh", "(1, 3)"),
