@@ -5,10 +5,14 @@ Arrays over steps are 0-based (xs[t - 1] is x_t); hidden states are h[0..T] with
 """
 
 from .anatomy import contributions, hidden_jacobians
+from .checkpointing import checkpointed_loss_and_grads
+from .clipping import clip_grad_norm, clip_grad_value, global_norm
+from .flow import jacobian_products, latch_fixed_point, product_norms, reach
 from .gradcheck import gradient_check, numerical_gradient, rel_error
 from .losses import cross_entropy_loss, loss_and_grads, mse_loss
 from .optim import AdamState, adam_init, adam_step, minibatches, sgd_step, train
 from .rnn import (
+    ACTIVATIONS,
     OUTPUTS,
     PARAM_NAMES,
     RNNCache,
@@ -18,8 +22,10 @@ from .rnn import (
     rnn_forward,
     softmax,
 )
+from .truncation import truncated_bptt, truncation_mask, truncation_windows
 
 __all__ = [
+    "ACTIVATIONS",
     "AdamState",
     "OUTPUTS",
     "PARAM_NAMES",
@@ -27,20 +33,31 @@ __all__ = [
     "RNNParams",
     "adam_init",
     "adam_step",
+    "checkpointed_loss_and_grads",
+    "clip_grad_norm",
+    "clip_grad_value",
     "contributions",
     "cross_entropy_loss",
+    "global_norm",
     "gradient_check",
     "hidden_jacobians",
     "init_rnn",
+    "jacobian_products",
+    "latch_fixed_point",
     "loss_and_grads",
     "minibatches",
     "mse_loss",
     "numerical_gradient",
+    "product_norms",
+    "reach",
     "rel_error",
     "rnn_backward",
     "rnn_forward",
     "sgd_step",
     "softmax",
     "train",
+    "truncated_bptt",
+    "truncation_mask",
+    "truncation_windows",
 ]
 __version__ = "0.1.0"

@@ -63,6 +63,7 @@ def gradient_check(
     loss: str = "mse",
     output: str = "identity",
     h0: object = None,
+    activation: str = "tanh",
     eps: float = 1e-5,
     grads_fn: Callable[..., tuple[float, dict[str, np.ndarray]]] = loss_and_grads,
 ) -> dict[str, float]:
@@ -74,6 +75,8 @@ def gradient_check(
     """
     xs, h0 = check_inputs(params, xs, h0)
     settings = dict(loss=loss, output=output)
+    if activation != "tanh":  # passed on only when chosen, so older grads_fn keep working
+        settings["activation"] = activation
     _, grads = grads_fn(params, xs, targets, h0=h0, **settings)
     names = [name for name, _ in params.items()] + ["h0"]
     for name in names:

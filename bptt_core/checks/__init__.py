@@ -11,32 +11,51 @@ CheckResult (truthy when correct; print it to read the hint). One module per cha
     weights    chapter 5     check_weight_grads
     biases     chapter 6     check_bias_grads
     updates    chapter 7     check_sgd_update, check_adam_update
+    vanishing  chapter 8     check_jacobian_products, check_latch
+    clipping   chapter 9     check_clip_by_global_norm
+    truncation chapter 10    check_kept_pairs
 """
 
 from ._core import TOLERANCE, CheckResult, run_check, verdict
 from .backward import BACKWARD_MISTAKES, check_problem, check_rnn_backward, mistaken_rnn_backward
 from .biases import BIAS_MISTAKES, check_bias_grads
 from .chain import SINGLE_STEP_MISTAKES, check_single_step_grad
+from .clipping import CLIP_MISTAKES, check_clip_by_global_norm
 from .forward import check_rnn_step, check_to_time_major
 from .loss import MSE_GRADIENT_MISTAKES, check_mse_gradient
 from .multistep import CONTRIBUTION_MISTAKES, check_contributions
+from .truncation import KEPT_PAIRS_MISTAKES, check_kept_pairs
 from .updates import ADAM_MISTAKES, SGD_MISTAKES, check_adam_update, check_sgd_update
+from .vanishing import (
+    JACOBIAN_PRODUCT_MISTAKES,
+    LATCH_MISTAKES,
+    check_jacobian_products,
+    check_latch,
+)
 from .weights import WEIGHT_MISTAKES, check_weight_grads
 
 __all__ = [
     "ADAM_MISTAKES",
     "BACKWARD_MISTAKES",
     "BIAS_MISTAKES",
+    "CLIP_MISTAKES",
     "CONTRIBUTION_MISTAKES",
+    "CheckResult",
+    "JACOBIAN_PRODUCT_MISTAKES",
+    "KEPT_PAIRS_MISTAKES",
+    "LATCH_MISTAKES",
     "MSE_GRADIENT_MISTAKES",
     "SGD_MISTAKES",
     "SINGLE_STEP_MISTAKES",
     "TOLERANCE",
     "WEIGHT_MISTAKES",
-    "CheckResult",
     "check_adam_update",
     "check_bias_grads",
+    "check_clip_by_global_norm",
     "check_contributions",
+    "check_jacobian_products",
+    "check_kept_pairs",
+    "check_latch",
     "check_mse_gradient",
     "check_problem",
     "check_rnn_backward",
