@@ -14,9 +14,24 @@ from ._validate import (
     require_ndim,
     require_shape,
 )
+from .cells import (
+    GRUParams,
+    LSTMParams,
+    gru_backward,
+    gru_forward,
+    lstm_backward,
+    lstm_forward,
+)
 from .rnn import RNNParams, rnn_backward, rnn_forward, softmax
 
 LOSSES = ("mse", "cross_entropy")
+
+# each kind of network with its forward and backward pass (chapters 1-7 and 11)
+NETWORKS = {
+    RNNParams: (rnn_forward, rnn_backward),
+    LSTMParams: (lstm_forward, lstm_backward),
+    GRUParams: (gru_forward, gru_backward),
+}
 
 
 def mse_loss(
@@ -72,29 +87,47 @@ def cross_entropy_loss(logits: object, target: object) -> tuple[float, np.ndarra
 
 
 def loss_and_grads(
-    params: RNNParams,
+    params: RNNParams | LSTMParams | GRUParams,
     xs: object,
     targets: object,
     *,
     loss: str = "mse",
     output: str = "identity",
     h0: object = None,
+    activation: str = "tanh",
 ) -> tuple[float, dict[str, np.ndarray]]:
-    """The loss of the RNN on (xs, targets) and its exact gradients: forward, loss, BPTT.
+    """The loss of the network on (xs, targets) and its exact gradients: forward, loss, BPTT.
 
+    params: RNNParams, LSTMParams or GRUParams; the matching forward and backward pass runs
+    (for the LSTM the initial cell state c0 is zero).
     loss "mse": targets shaped like y, (T, [B,] O); phi = ``output``.
     loss "cross_entropy": targets integer classes (T,) or (T, B); the output layer's
     pre-activations z_t are the logits and the loss applies softmax itself, so ``output``
     must stay "identity".
-    Returns (L, grads) with grads named like the parameters plus "h0" (see rnn_backward).
+    activation: the RNN's hidden activation, "tanh" or "relu" (chapter 12); gated cells have
+    their own and accept only the default.
+    Returns (L, grads) with grads named like the parameters plus "h0" (see rnn_backward;
+    the LSTM adds "c0").
     """
+    kinds = [kind for kind in NETWORKS if isinstance(params, kind)]
+    if not kinds:
+        raise ValueError(f"params: expected one of {', '.join(k.__name__ for k in NETWORKS)}, "
+                         f"got {type(params).__name__}")
+    forward, backward = NETWORKS[kinds[0]]
     require_choice("loss", loss, LOSSES)
     if loss == "cross_entropy" and output != "identity":
         raise ValueError(
             f"output: expected 'identity' with loss='cross_entropy' (the loss applies softmax "
             f"to the logits z_t itself), got {output!r}"
         )
-    cache = rnn_forward(params, xs, h0, output=output)
+    if isinstance(params, RNNParams):
+        cache = forward(params, xs, h0, output=output, activation=activation)
+    elif activation != "tanh":
+        raise ValueError(f"activation: expected 'tanh' (the default) for "
+                         f"{type(params).__name__}, whose gates fix their own activations, "
+                         f"got {activation!r}")
+    else:
+        cache = forward(params, xs, h0, output=output)
     loss_fn = mse_loss if loss == "mse" else cross_entropy_loss
     try:
         L, dy = loss_fn(cache.y, targets)
@@ -103,4 +136,4 @@ def loss_and_grads(
         if message.startswith("target:"):
             raise ValueError("targets:" + message.removeprefix("target:")) from None
         raise
-    return L, rnn_backward(params, cache, dy)
+    return L, backward(params, cache, dy)
