@@ -5,6 +5,16 @@ Arrays over steps are 0-based (xs[t - 1] is x_t); hidden states are h[0..T] with
 """
 
 from .anatomy import contributions, hidden_jacobians
+from .cells import (
+    GRUParams,
+    LSTMParams,
+    gru_backward,
+    gru_forward,
+    init_gru,
+    init_lstm,
+    lstm_backward,
+    lstm_forward,
+)
 from .checkpointing import checkpointed_loss_and_grads
 from .clipping import clip_grad_norm, clip_grad_value, global_norm
 from .flow import jacobian_products, latch_fixed_point, product_norms, reach
@@ -22,17 +32,22 @@ from .rnn import (
     rnn_forward,
     softmax,
 )
+from .tasks import ADDING_BASELINE, adding_problem
 from .truncation import truncated_bptt, truncation_mask, truncation_windows
 
 __all__ = [
     "ACTIVATIONS",
+    "ADDING_BASELINE",
     "AdamState",
+    "GRUParams",
+    "LSTMParams",
     "OUTPUTS",
     "PARAM_NAMES",
     "RNNCache",
     "RNNParams",
     "adam_init",
     "adam_step",
+    "adding_problem",
     "checkpointed_loss_and_grads",
     "clip_grad_norm",
     "clip_grad_value",
@@ -40,11 +55,17 @@ __all__ = [
     "cross_entropy_loss",
     "global_norm",
     "gradient_check",
+    "gru_backward",
+    "gru_forward",
     "hidden_jacobians",
+    "init_gru",
+    "init_lstm",
     "init_rnn",
     "jacobian_products",
     "latch_fixed_point",
     "loss_and_grads",
+    "lstm_backward",
+    "lstm_forward",
     "minibatches",
     "mse_loss",
     "numerical_gradient",

@@ -14,6 +14,7 @@ CheckResult (truthy when correct; print it to read the hint). One module per cha
     vanishing  chapter 8     check_jacobian_products, check_latch
     clipping   chapter 9     check_clip_by_global_norm
     truncation chapter 10    check_kept_pairs
+    lstm       chapter 11    check_lstm_step_backward
 """
 
 from ._core import TOLERANCE, CheckResult, run_check, verdict
@@ -23,6 +24,7 @@ from .chain import SINGLE_STEP_MISTAKES, check_single_step_grad
 from .clipping import CLIP_MISTAKES, check_clip_by_global_norm
 from .forward import check_rnn_step, check_to_time_major
 from .loss import MSE_GRADIENT_MISTAKES, check_mse_gradient
+from .lstm import LSTM_STEP_MISTAKES, check_lstm_step_backward
 from .multistep import CONTRIBUTION_MISTAKES, check_contributions
 from .truncation import KEPT_PAIRS_MISTAKES, check_kept_pairs
 from .updates import ADAM_MISTAKES, SGD_MISTAKES, check_adam_update, check_sgd_update
@@ -44,6 +46,7 @@ __all__ = [
     "JACOBIAN_PRODUCT_MISTAKES",
     "KEPT_PAIRS_MISTAKES",
     "LATCH_MISTAKES",
+    "LSTM_STEP_MISTAKES",
     "MSE_GRADIENT_MISTAKES",
     "SGD_MISTAKES",
     "SINGLE_STEP_MISTAKES",
@@ -56,6 +59,7 @@ __all__ = [
     "check_jacobian_products",
     "check_kept_pairs",
     "check_latch",
+    "check_lstm_step_backward",
     "check_mse_gradient",
     "check_problem",
     "check_rnn_backward",
