@@ -15,6 +15,7 @@ CheckResult (truthy when correct; print it to read the hint). One module per cha
     clipping   chapter 9     check_clip_by_global_norm
     truncation chapter 10    check_kept_pairs
     lstm       chapter 11    check_lstm_step_backward
+    initialization chapter 12 check_gains, check_orthogonal_init
 """
 
 from ._core import TOLERANCE, CheckResult, run_check, verdict
@@ -23,6 +24,12 @@ from .biases import BIAS_MISTAKES, check_bias_grads
 from .chain import SINGLE_STEP_MISTAKES, check_single_step_grad
 from .clipping import CLIP_MISTAKES, check_clip_by_global_norm
 from .forward import check_rnn_step, check_to_time_major
+from .initialization import (
+    GAIN_MISTAKES,
+    ORTHOGONAL_MISTAKES,
+    check_gains,
+    check_orthogonal_init,
+)
 from .loss import MSE_GRADIENT_MISTAKES, check_mse_gradient
 from .lstm import LSTM_STEP_MISTAKES, check_lstm_step_backward
 from .multistep import CONTRIBUTION_MISTAKES, check_contributions
@@ -43,11 +50,13 @@ __all__ = [
     "CLIP_MISTAKES",
     "CONTRIBUTION_MISTAKES",
     "CheckResult",
+    "GAIN_MISTAKES",
     "JACOBIAN_PRODUCT_MISTAKES",
     "KEPT_PAIRS_MISTAKES",
     "LATCH_MISTAKES",
     "LSTM_STEP_MISTAKES",
     "MSE_GRADIENT_MISTAKES",
+    "ORTHOGONAL_MISTAKES",
     "SGD_MISTAKES",
     "SINGLE_STEP_MISTAKES",
     "TOLERANCE",
@@ -56,11 +65,13 @@ __all__ = [
     "check_bias_grads",
     "check_clip_by_global_norm",
     "check_contributions",
+    "check_gains",
     "check_jacobian_products",
     "check_kept_pairs",
     "check_latch",
     "check_lstm_step_backward",
     "check_mse_gradient",
+    "check_orthogonal_init",
     "check_problem",
     "check_rnn_backward",
     "check_rnn_step",
