@@ -22,8 +22,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import as_float_array, require_choice, require_finite, require_ndim
+from .clipping import clip_grad_norm
 from .losses import loss_and_grads
-from .rnn import PARAM_NAMES, RNNParams
+from .rnn import RNNParams
 
 OPTIMIZERS = ("sgd", "adam")
 
@@ -56,12 +57,13 @@ def _require_positive_int(name: str, value: object, high: int | None = None) -> 
 
 def _check_arrays(name: str, arrays: object, params: RNNParams) -> dict[str, np.ndarray]:
     """{parameter name: float64 array} shaped like params, all finite, or a ValueError."""
+    names = [key for key, _ in params.items()]
     if not isinstance(arrays, Mapping):
-        raise ValueError(f"{name}: expected a dict with keys {', '.join(PARAM_NAMES)}, "
+        raise ValueError(f"{name}: expected a dict with keys {', '.join(names)}, "
                          f"got {type(arrays).__name__}")
-    missing = [key for key in PARAM_NAMES if key not in arrays]
+    missing = [key for key in names if key not in arrays]
     if missing:
-        raise ValueError(f"{name}: expected a dict with keys {', '.join(PARAM_NAMES)}, "
+        raise ValueError(f"{name}: expected a dict with keys {', '.join(names)}, "
                          f"got one without {', '.join(missing)}")
     checked = {}
     for key, value in params.items():
@@ -87,7 +89,7 @@ def sgd_step(params: RNNParams, grads: Mapping[str, object], lr: float) -> RNNPa
     """
     lr = _require_lr(lr)
     grads = _check_arrays("grads", grads, params)
-    return RNNParams(**{name: theta - lr * grads[name] for name, theta in params.items()})
+    return params.replace(**{name: theta - lr * grads[name] for name, theta in params.items()})
 
 
 # --- Adam -------------------------------------------------------------------------------------
@@ -155,7 +157,7 @@ def adam_step(
         m_hat = m[name] / (1.0 - beta1**t)  # bias correction: m_0 = 0 pulls m towards 0
         v_hat = v[name] / (1.0 - beta2**t)
         new_params[name] = theta - lr * m_hat / (np.sqrt(v_hat) + eps)
-    return RNNParams(**new_params), AdamState(m=m, v=v, t=t)
+    return params.replace(**new_params), AdamState(m=m, v=v, t=t)
 
 
 # --- mini-batches and training ----------------------------------------------------------------
@@ -186,18 +188,25 @@ def train(
     seed: int,
     loss: str = "mse",
     output: str = "identity",
+    activation: str = "tanh",
+    max_norm: float | None = None,
 ) -> tuple[RNNParams, np.ndarray]:
     """``steps`` updates theta <- sgd_step or adam_step, each on the gradient of one mini-batch.
 
     xs (T, N, D): N sequences; targets (T, N, O) for "mse" or (T, N) classes for
     "cross_entropy"; batch_size: sequences per update, None for all N (full-batch gradient
     descent); mini-batches run through random partitions of the N sequences (minibatches),
-    a fresh one per pass, drawn from ``seed``. h0 = 0 for every sequence.
+    a fresh one per pass, drawn from ``seed``. h0 = 0 for every sequence. params may be
+    RNNParams, LSTMParams or GRUParams; activation is passed to loss_and_grads (RNN only);
+    max_norm, if given, clips each gradient with clip_grad_norm before the update (chapter 9).
     Returns (trained params, history (steps,)): history[k] is the loss of the mini-batch used
     by update k + 1, measured before that update. The params given are left unchanged.
     Chapter 7.
     """
     require_choice("optimizer", optimizer, OPTIMIZERS)
+    if max_norm is not None:
+        _require_real("max_norm", max_norm, 0.0, np.inf, closed_low=False,
+                      what="a finite number > 0, or None for no clipping")
     steps = _require_positive_int("steps", steps)
     lr = _require_lr(lr)
     xs = as_float_array("xs", xs)
@@ -218,9 +227,11 @@ def train(
         idx = batches.pop(0)
         try:
             L, grads = loss_and_grads(params, xs[:, idx], targets[:, idx], loss=loss,
-                                      output=output)
+                                      output=output, activation=activation)
             if not np.isfinite(L):
                 raise ValueError(f"loss: expected a finite number, got {L}")
+            if max_norm is not None:
+                grads, _ = clip_grad_norm(grads, max_norm)
             if optimizer == "sgd":
                 params = sgd_step(params, grads, lr)
             else:

@@ -326,3 +326,29 @@ def test_diverging_training_stops_and_blames_the_learning_rate():
     with np.errstate(over="ignore", invalid="ignore"):
         with pytest.raises(ValueError, match=r"^lr: expected .* diverged at update \d+ of 500"):
             train(params, xs, targets, steps=500, lr=50.0, seed=0)
+
+
+def test_train_accepts_gated_cells_relu_and_clipping():
+    """train() drives every network loss_and_grads knows, and clips outside it when asked."""
+    rng = np.random.default_rng(5)
+    xs, targets = rng.normal(size=(6, 8, 2)), rng.normal(size=(6, 8, 1))
+    for params, activation in ((bc.init_lstm(2, 4, 1, seed=0), "tanh"),
+                               (bc.init_gru(2, 4, 1, seed=0), "tanh"),
+                               (bc.init_rnn(2, 4, 1, seed=0, recurrent="identity"), "relu")):
+        trained, history = bc.train(params, xs, targets, steps=30, lr=0.01, optimizer="adam",
+                                    seed=0, activation=activation, max_norm=1.0)
+        assert type(trained) is type(params)
+        assert history[-1] < history[0]
+    with pytest.raises(ValueError, match="max_norm: expected a finite number > 0"):
+        bc.train(bc.init_rnn(2, 4, 1, seed=0), xs, targets, steps=1, lr=0.1, seed=0,
+                 max_norm=0.0)
+
+
+def test_clipping_in_train_bounds_every_step():
+    rng = np.random.default_rng(6)
+    xs, targets = rng.normal(size=(5, 4, 2)), 100 * rng.normal(size=(5, 4, 1))
+    params = bc.init_rnn(2, 3, 1, seed=1)
+    trained, _ = bc.train(params, xs, targets, steps=1, lr=0.5, seed=0, max_norm=0.1)
+    moved = np.sqrt(sum(np.sum((a - b) ** 2) for (_, a), (_, b)
+                        in zip(trained.items(), params.items())))
+    assert moved == pytest.approx(0.5 * 0.1, rel=1e-12)  # one SGD step of length lr * tau
