@@ -1,6 +1,8 @@
 # The two commands: `make book` builds the website, `make test` runs every test.
 # Both create .venv and install requirements.txt on first use. They need Python 3.11 or newer:
 # the first of python3, python3.13, python3.12, python3.11 that is new enough (or PYTHON=...).
+# The website's MathJax, require.js and widget manager come from package.json via `npm ci`;
+# without npm the build says so and loads them from public CDNs instead.
 PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
   $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && { echo $$p; break; }; \
   done)
@@ -8,8 +10,17 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# BPTT_STATIC_WIDGETS=1 turns every exploration into a static slider that works without a kernel.
+JB := BPTT_STATIC_WIDGETS=1 $(BIN)/jupyter-book build . -W -n --keep-going --all
+# Repeated after a build, where it cannot scroll away: without npm the site needs the internet.
+CDN_NOTE = if grep -q 'mathjax_path: https://' _build/config/$(1).yml; then \
+  echo "WARNING: npm was missing or failed: this site loads MathJax, require.js and the"; \
+  echo "WARNING: widget manager from public CDNs and does not work offline. Install npm,"; \
+  echo "WARNING: then rebuild."; fi
 
-.PHONY: book test lab clean lint venv
+.PHONY: book student-book test lab clean lint venv screenshot
+# One thing at a time: both editions share the cache of executed notebooks.
+.NOTPARALLEL:
 
 venv: $(INSTALLED)
 
@@ -21,27 +32,44 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(INSTALLED)
 
-# Execute every notebook and build the site; warnings and execution errors fail the build.
-# BPTT_STATIC_WIDGETS=1 turns every exploration into a static slider that works without a kernel.
+# Execute every notebook and build the site into _build/html; warnings and execution errors
+# fail the build. Notebooks whose code and engine are unchanged since their last successful
+# run reuse its outputs (tools/prepare_site.py); every page is re-rendered.
 book: $(INSTALLED)
-	BPTT_STATIC_WIDGETS=1 $(BIN)/jupyter-book build . -W -n --keep-going
+	BPTT_STATIC_WIDGETS=1 $(BIN)/python tools/prepare_site.py full
+	$(JB) --config _build/config/full.yml
+	@$(call CDN_NOTE,full)
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-# Unit tests, then every notebook in book/ executed by nbval (each cell must run; the asserts
-# in the cells are the proofs).
-test: $(INSTALLED)
-	$(BIN)/python -m ruff check bptt_core tests
+# The same book with every solution hidden (sphinx-exercise's hide_solutions), into
+# _build/student/html. It reuses the notebooks `make book` executed.
+student-book: $(INSTALLED)
+	BPTT_STATIC_WIDGETS=1 $(BIN)/python tools/prepare_site.py student
+	$(JB) --config _build/config/student.yml --path-output _build/student
+	rm -rf _build/student/html && mv _build/student/_build/html _build/student/html
+	@$(call CDN_NOTE,student)
+	@echo "The student edition is at file://$(CURDIR)/_build/student/html/index.html"
+
+# Lint, both editions of the website, then one pytest run: unit tests, every notebook in book/
+# executed by nbval (each cell must run; the asserts in the cells are the proofs), and the
+# browser tests of both sites (tests/test_site.py, headless Chromium).
+test: $(INSTALLED) lint book student-book
 	$(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env -n 2 --dist loadscope \
 	  -p no:cacheprovider -v --durations=5
 
 lint: $(INSTALLED)
-	$(BIN)/python -m ruff check bptt_core tests
+	$(BIN)/python -m ruff check bptt_core tests tools
+
+# Refresh the README's screenshot from the browser tests' one (after make test).
+screenshot:
+	cp test-output/chapter.png docs/screenshot.png
 
 # JupyterLab on the chapters: move the sliders.
 lab: $(INSTALLED)
 	$(BIN)/jupyter lab book
 
 clean:
-	rm -rf _build .pytest_cache .hypothesis .ruff_cache
-	find . -name __pycache__ -not -path './.venv/*' -prune -exec rm -rf {} +
-	@echo "Kept .venv; remove it with: rm -rf .venv"
+	rm -rf _build test-output .pytest_cache .hypothesis .ruff_cache
+	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune \
+	  -exec rm -rf {} +
+	@echo "Kept .venv and node_modules; remove them with: rm -rf .venv node_modules"
