@@ -49,3 +49,17 @@ def test_a_notebook_with_outputs_is_caught(tmp_path):
          "outputs": [{"output_type": "stream", "name": "stdout", "text": "1\n"}]},
     ]}))
     assert stored_outputs(planted) == ["cell 1", "cell 2"]
+
+
+CHAPTERS = sorted(BOOK.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_first_code_cell_installs_the_engine_when_it_is_missing(path):
+    """Colab opens a bare notebook: the first code cell installs bptt_core if it is missing,
+    and does nothing where it is installed (hidden on the website)."""
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    first = "".join(cells[0]["source"])
+    assert "import bptt_core" in first and "except ImportError:" in first
+    assert "%pip install" in first and "git+" in first
+    assert "remove-cell" in cells[0]["metadata"].get("tags", [])
