@@ -44,7 +44,16 @@ from ._validate import (
     require_nonempty,
     require_shape,
 )
-from .rnn import OUTPUTS, _sigmoid, batch_sum, check_inputs, mv, outer_sum, output_backward
+from .rnn import (
+    OUTPUTS,
+    _sigmoid,
+    batch_sum,
+    check_cache_and_dy,
+    check_inputs,
+    mv,
+    outer_sum,
+    output_backward,
+)
 
 sigmoid = _sigmoid  # 1 / (1 + e^{-a}), computed without overflow
 
@@ -250,19 +259,9 @@ def _check_upstream(
     D, H, O = params.sizes
     T = cache.xs.shape[0]
     batch = cache.xs.shape[1:-1]
-    require_choice("cache.output", cache.output, OUTPUTS)
-    expected = {"xs": (T, *batch, D), "z": (T, *batch, O), "y": (T, *batch, O)}
-    expected.update({name: (T + 1, *batch, H) for name in states})
-    expected.update({name: (T, *batch, H) for name in gates})
-    for name, shape in expected.items():
-        value = getattr(cache, name)
-        require_shape(f"cache.{name}", value, shape,
-                      "sizes of params and cache.xs (was the cache made with these params?)")
-        require_finite(f"cache.{name}", value)
-    dy = as_float_array("dy", dy)
-    require_shape("dy", dy, cache.y.shape, "(T, [B,] O), the shape of y")
-    require_finite("dy", dy)
-    return dy
+    hidden = {name: (T + 1, *batch, H) for name in states}
+    hidden.update({name: (T, *batch, H) for name in gates})
+    return check_cache_and_dy(cache, dy, hidden, D, O)
 
 
 # --- LSTM -------------------------------------------------------------------------------------

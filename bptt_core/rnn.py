@@ -285,10 +285,21 @@ def check_upstream(params: RNNParams, cache: RNNCache, dy: object) -> np.ndarray
     D, H, O = params.sizes
     T = cache.xs.shape[0]
     batch = cache.xs.shape[1:-1]
-    require_choice("cache.output", cache.output, OUTPUTS)
     require_choice("cache.activation", cache.activation, ACTIVATIONS)
-    for name, shape in (("xs", (T, *batch, D)), ("h", (T + 1, *batch, H)), ("a", (T, *batch, H)),
-                        ("z", (T, *batch, O)), ("y", (T, *batch, O))):
+    return check_cache_and_dy(cache, dy, {"h": (T + 1, *batch, H), "a": (T, *batch, H)},
+                              D, O)
+
+
+def check_cache_and_dy(cache: object, dy: object, hidden: dict[str, tuple[int, ...]], D: int,
+                       O: int) -> np.ndarray:
+    """Shared by every network's backward pass: the cache's arrays have the shapes the params
+    imply (xs, z, y, and the ``hidden`` ones given by name) and finite values, its output is
+    known, and dy has the shape of y. Returns dy as float64."""
+    T = cache.xs.shape[0]
+    batch = cache.xs.shape[1:-1]
+    require_choice("cache.output", cache.output, OUTPUTS)
+    expected = {"xs": (T, *batch, D), **hidden, "z": (T, *batch, O), "y": (T, *batch, O)}
+    for name, shape in expected.items():
         value = getattr(cache, name)
         require_shape(f"cache.{name}", value, shape,
                       "sizes of params and cache.xs (was the cache made with these params?)")

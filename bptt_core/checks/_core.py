@@ -118,6 +118,21 @@ def verdict(
     return CheckResult(False, f"✗ wrong: {detail}; the others match", errors=errors)
 
 
+def call_learner(function: Callable, args: tuple) -> tuple[object, CheckResult | None]:
+    """(``function(*args)`` on copies of ``args``, None), or (None, a failed CheckResult).
+
+    An exception from the learner's code becomes a failed check that names it.
+    """
+    try:
+        return function(*copy.deepcopy(args)), None
+    except NotImplementedError:
+        return None, CheckResult(False, "✗ not implemented yet: replace "
+                                        "`raise NotImplementedError`")
+    except Exception as error:  # the learner's code: report it, do not crash the page
+        return None, CheckResult(False, f"✗ your function raised {type(error).__name__}: "
+                                        f"{error}")
+
+
 def run_check(
     function: Callable,
     args: tuple,
@@ -128,10 +143,7 @@ def run_check(
 
     An exception from the learner's code becomes a failed check that names it.
     """
-    try:
-        got = function(*copy.deepcopy(args))
-    except NotImplementedError:
-        return CheckResult(False, "✗ not implemented yet: replace `raise NotImplementedError`")
-    except Exception as error:  # the learner's code: report it, do not crash the page
-        return CheckResult(False, f"✗ your function raised {type(error).__name__}: {error}")
+    got, failed = call_learner(function, args)
+    if failed is not None:  # (a failed CheckResult is falsy: test it against None)
+        return failed
     return verdict(got, expected, mistakes)

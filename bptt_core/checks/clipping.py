@@ -13,13 +13,12 @@ as bptt_core.clipping.clip_grad_norm does, is accepted too.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from ..rnn import PARAM_NAMES
-from ._core import CheckResult, verdict
+from ._core import CheckResult, call_learner, verdict
 
 CLIP_MISTAKES: dict[str, str] = {
     "element-wise clipping instead of norm clipping": (
@@ -114,17 +113,6 @@ def mistaken_clip(grads: Mapping[str, np.ndarray], max_norm: float,
     return {name: factor * value for name, value in g.items()}
 
 
-def _call(function: Callable, args: tuple) -> tuple[object, CheckResult | None]:
-    """The learner's output on copies of args, or a failed CheckResult naming what went wrong."""
-    try:
-        return function(*copy.deepcopy(args)), None
-    except NotImplementedError:
-        return None, CheckResult(False, "✗ not implemented yet: replace "
-                                        "`raise NotImplementedError`")
-    except Exception as error:  # the learner's code: report it, do not crash the page
-        return None, CheckResult(False, f"✗ your function raised {type(error).__name__}: "
-                                        f"{error}")
-
 
 def _by_case(outputs: Mapping[str, Mapping[str, object]]) -> dict[str, object]:
     """{"W_hh, long gradient": array, ...}: both cases' outputs in one dict for the verdict."""
@@ -144,7 +132,7 @@ def check_clip_by_global_norm(
     problems = clip_problem()
     got = {}
     for case, args in problems.items():
-        out, failed = _call(clip_by_global_norm, args)
+        out, failed = call_learner(clip_by_global_norm, args)
         if failed is not None:
             return failed
         if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[0], Mapping):

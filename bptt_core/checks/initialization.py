@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._core import CheckResult, verdict
+from ._core import CheckResult, call_learner, verdict
 
 # --- rho and sigma_max ------------------------------------------------------------------------
 
@@ -119,17 +119,6 @@ def mistaken_gains(mistake: str) -> dict[str, np.ndarray]:
             "max_singular_value": np.array([g[sigma_from] for g in table])}
 
 
-def _call(function: Callable, *args: object) -> tuple[object, CheckResult | None]:
-    """function(*args), or a failed CheckResult that names what it raised."""
-    try:
-        return function(*args), None
-    except NotImplementedError:
-        return None, CheckResult(False, "✗ not implemented yet: replace "
-                                        "`raise NotImplementedError`")
-    except Exception as error:  # the learner's code: report it, do not crash the page
-        return None, CheckResult(False, f"✗ your function raised {type(error).__name__}: "
-                                        f"{error}")
-
 
 def check_gains(
     spectral_radius: Callable[[np.ndarray], float],
@@ -144,7 +133,7 @@ def check_gains(
     for name, function in zip(GAIN_OUTPUTS, (spectral_radius, max_singular_value)):
         values = []
         for W in gain_matrices():
-            value, failure = _call(function, W.copy())
+            value, failure = call_learner(function, (W,))
             if failure is not None:
                 return failure
             values.append(value)
@@ -233,7 +222,7 @@ def check_orthogonal_init(
     """
     drawn = []
     for case in ORTHOGONAL_CASES + ORTHOGONAL_CASES[:1]:
-        value, failure = _call(orthogonal_init, *case)
+        value, failure = call_learner(orthogonal_init, tuple(case))
         if failure is not None:
             return failure
         H = case[0]

@@ -11,12 +11,11 @@ and m, v are the moments left by step t - 1.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 import numpy as np
 
-from ._core import CheckResult, verdict
+from ._core import CheckResult, call_learner, verdict
 
 ADAM_OUTPUTS = ("theta_new", "m_new", "v_new")
 
@@ -162,17 +161,6 @@ def mistaken_adam_update(
 # --- the checks ------------------------------------------------------------------------------
 
 
-def _call(function: Callable, args: tuple) -> tuple[object, CheckResult | None]:
-    """The learner's output on copies of args, or a failed CheckResult naming what went wrong."""
-    try:
-        return function(*copy.deepcopy(args)), None
-    except NotImplementedError:
-        return None, CheckResult(False, "✗ not implemented yet: replace "
-                                        "`raise NotImplementedError`")
-    except Exception as error:  # the learner's code: report it, do not crash the page
-        return None, CheckResult(False, f"✗ your function raised {type(error).__name__}: "
-                                        f"{error}")
-
 
 def check_sgd_update(sgd_update: Callable[[np.ndarray, np.ndarray, float], object]
                      ) -> CheckResult:
@@ -181,7 +169,7 @@ def check_sgd_update(sgd_update: Callable[[np.ndarray, np.ndarray, float], objec
     Returns a CheckResult: truthy when correct; print it to read the hint.
     """
     args = sgd_problem()
-    got, failed = _call(sgd_update, args)
+    got, failed = call_learner(sgd_update, args)
     if failed is not None:
         return failed
     mistakes = {name: (mistaken_sgd_update(*args, mistake=name), hint)
@@ -197,7 +185,7 @@ def check_adam_update(adam_update: Callable[..., object]) -> CheckResult:
     correct; print it to read the hint. Chapter 7.
     """
     args = adam_problem()
-    got, failed = _call(adam_update, args)
+    got, failed = call_learner(adam_update, args)
     if failed is not None:
         return failed
     if not (isinstance(got, (tuple, list)) and len(got) == 3):
