@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import gradient_errors
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -114,53 +115,6 @@ def test_init_is_seeded_with_the_forget_bias_and_copies_are_independent():
 
 
 # --- gradients --------------------------------------------------------------------------------
-
-
-def fourth_order_gradient(f, x, eps=1e-3):
-    """df/dx by the five-point stencil [8 (f(+e) - f(-e)) - (f(+2e) - f(-2e))] / (12 e).
-
-    Gated cells have gradient entries as small as 1e-5 next to a loss of order 1. Plain
-    central differences (bc.gradient_check, eps = 1e-5) carry a rounding error near
-    1e-16 / 1e-5 = 1e-11 there, 1e-6 relative; this stencil's truncation error is O(eps^4)
-    and its rounding error near 1e-13, so the relative error stays below 1e-7 everywhere.
-    """
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        values = {}
-        for k in (2, 1, -1, -2):
-            x[i] = old + k * eps
-            values[k] = f(x)
-        x[i] = old
-        grad[i] = (8.0 * (values[1] - values[-1]) - (values[2] - values[-2])) / (12.0 * eps)
-    return grad
-
-
-def gradient_errors(params, xs, targets, h0, **settings):
-    """Error of every gradient of loss_and_grads against fourth_order_gradient.
-
-    ||g - n|| / max(||g||, ||n||, floor): the relative error, except for a gradient smaller
-    than floor = max(1e-4 G, 1e-5 |L|), with G the largest gradient norm of any parameter and
-    L the loss. Gated cells can give such tiny gradients (a reset or forget gate of one unit on
-    one step, a saturated softmax: 1e-9 next to a loss of order 1), and no finite difference of
-    L in float64 resolves them to 1e-7 of themselves: its rounding error is near 1e-13 |L|. They
-    are held to an absolute error of 1e-7 floor instead, still far below what a wrong factor
-    produces.
-    """
-    L, grads = bc.loss_and_grads(params, xs, targets, h0=h0, **settings)
-    numeric = {}
-    for name, value in params.items():
-        def loss(v, name=name):
-            return bc.loss_and_grads(params.replace(**{name: v}), xs, targets, h0=h0,
-                                     **settings)[0]
-        numeric[name] = fourth_order_gradient(loss, value.copy())
-    numeric["h0"] = fourth_order_gradient(
-        lambda v: bc.loss_and_grads(params, xs, targets, h0=v, **settings)[0], h0.copy())
-    G = max(np.linalg.norm(grads[name]) for name, _ in params.items())
-    floor = max(1e-4 * G, 1e-5 * abs(L), 1e-300)
-    return {name: float(np.linalg.norm(grads[name] - n)
-                        / max(np.linalg.norm(grads[name]), np.linalg.norm(n), floor))
-            for name, n in numeric.items()}
 
 
 @given(shapes, st.sampled_from(sorted(bc.OUTPUTS)))
