@@ -70,3 +70,18 @@ def require_choice(name: str, value: object, choices: Iterable[str]) -> str:
     if value not in choices:
         raise ValueError(f"{name}: expected one of {', '.join(map(repr, choices))}, got {value!r}")
     return value  # type: ignore[return-value]
+
+
+def coerce_params(params: object, names: Iterable[str]) -> None:
+    """Check each named array of a parameter dataclass and store it back as float64.
+
+    Names starting with "b_" are vectors, the others matrices; none may have an empty axis.
+    Used by every parameter class (RNNParams, LSTMParams, GRUParams) before its shape checks.
+    """
+    for name in names:
+        value = as_float_array(name, getattr(params, name))
+        vector = name.startswith("b_")
+        require_ndim(name, value, (1,) if vector else (2,), "a vector" if vector else "a matrix")
+        require_nonempty(name, value, "(H,) or (O,)" if vector else "the matrix")
+        if value is not getattr(params, name):
+            setattr(params, name, value)

@@ -38,10 +38,9 @@ import numpy as np
 
 from ._validate import (
     as_float_array,
+    coerce_params,
     require_choice,
     require_finite,
-    require_ndim,
-    require_nonempty,
     require_shape,
 )
 from .rnn import (
@@ -94,14 +93,7 @@ class GatedParams:
         Integer arrays become float64; anything else that does not fit raises a ValueError
         naming the parameter. The forward passes call this, so assignments are checked too.
         """
-        for name in self.NAMES:
-            value = as_float_array(name, getattr(self, name))
-            vector = name.startswith("b_")
-            require_ndim(name, value, (1,) if vector else (2,),
-                         "a vector" if vector else "a matrix")
-            require_nonempty(name, value, "(H,) or (O,)" if vector else "the matrix")
-            if value is not getattr(self, name):
-                setattr(self, name, value)
+        coerce_params(self, self.NAMES)
         first = f"W_x{self.GATES[0]}"
         H, D = getattr(self, first).shape
         O = self.W_oh.shape[0]

@@ -25,6 +25,7 @@ import numpy as np
 
 from ._validate import (
     as_float_array,
+    coerce_params,
     require_choice,
     require_finite,
     require_ndim,
@@ -74,14 +75,7 @@ class RNNParams:
         Integer arrays become float64; anything else that does not fit raises a ValueError
         naming the parameter. rnn_forward calls this, so ``params.W_hh = ...`` is checked too.
         """
-        for name in PARAM_NAMES:
-            value = as_float_array(name, getattr(self, name))
-            vector = name.startswith("b_")
-            require_ndim(name, value, (1,) if vector else (2,),
-                         "a vector" if vector else "a matrix")
-            require_nonempty(name, value, "(H,) or (O,)" if vector else "the matrix")
-            if value is not getattr(self, name):
-                setattr(self, name, value)
+        coerce_params(self, PARAM_NAMES)
         H, D = self.W_xh.shape
         O = self.W_oh.shape[0]
         require_shape("W_hh", self.W_hh, (H, H), "(H, H), H from W_xh")
