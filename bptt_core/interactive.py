@@ -95,7 +95,7 @@ class StaticExplorer:
     initial: list[int]
     frames: list[str]  # base64 PNGs in row-major order over the grids
     seconds_per_frame: float
-    alt: str
+    alts: list[str]  # the text alternative of each frame, same order as frames
 
     def frame_index(self, positions: Sequence[int]) -> int:
         """The frame shown when slider i sits at positions[i] (row-major, like the JS)."""
@@ -103,7 +103,7 @@ class StaticExplorer:
 
     def _repr_html_(self) -> str:
         data = json.dumps({"grids": [[str(v) for v in g] for g in self.grids],
-                           "frames": self.frames})
+                           "frames": self.frames, "alts": self.alts})
         data = data.replace("<", "\\u003c")  # no "</script>" can end the script block early
         # the same figure gives the same id, so that rebuilding the book changes nothing
         uid = "bptt-explore-" + hashlib.sha1(data.encode()).hexdigest()[:12]
@@ -115,11 +115,11 @@ class StaticExplorer:
                 f'data-slider="{html.escape(name)}" style="width:60%;vertical-align:middle"> '
                 f'<output>{html.escape(str(grid[start]))}</output></label>'
             )
-        first = self.frames[self.frame_index(self.initial)]
+        first = self.frame_index(self.initial)
         return f"""<div class="bptt-explore" id="{uid}">
 {''.join(controls)}
-<img class="bptt-explore-frame" alt="{html.escape(self.alt)}" style="max-width:100%"
- src="data:image/png;base64,{first}">
+<img class="bptt-explore-frame" alt="{html.escape(self.alts[first])}" style="max-width:100%"
+ src="data:image/png;base64,{self.frames[first]}">
 <script type="application/json" class="bptt-explore-data">{data}</script>
 <script>
 (function () {{
@@ -135,6 +135,7 @@ class StaticExplorer:
       input.nextElementSibling.textContent = data.grids[i][position];
     }});
     img.src = "data:image/png;base64," + data.frames[index];
+    img.alt = data.alts[index];
     img.dataset.frame = index;
   }}
   inputs.forEach(function (input) {{ input.addEventListener("input", show); }});
@@ -156,15 +157,35 @@ def dead_sliders(names: Sequence[str], grids: Sequence[list], frames: list[str])
     return dead
 
 
-def explore(draw: Callable, *, mode: str | None = None, alt: str = "interactive figure",
+def frame_alt(alt: object, values: dict | None) -> str:
+    """The text alternative of the frame drawn for ``values`` (None: only check ``alt``)."""
+    if isinstance(alt, str):
+        text = alt
+    elif callable(alt):
+        if values is None:
+            return ""
+        text = alt(**values)
+    else:
+        raise ValueError(f"alt: expected a string or a function of the slider values that "
+                         f"describes the figure, got {type(alt).__name__}")
+    if not isinstance(text, str) or len(text.strip()) < 10:
+        raise ValueError(f"alt: expected a description of what the figure shows (at least 10 "
+                         f"characters), got {text!r}")
+    return text
+
+
+def explore(draw: Callable, *, alt: str | Callable[..., str], mode: str | None = None,
             **sliders: object) -> object:
     """Sliders that redraw ``draw(fig, **values)``: live in Jupyter, static on the website.
 
     mode: "live" (ipywidgets), "static" (precomputed frames) or None: static when the
     environment variable BPTT_STATIC_WIDGETS is 1, live otherwise.
-    alt: text for the static image. Returns the object to display (a widget, or a
+    alt: what the figure shows, for readers who cannot see it: a string, or better a function
+    ``alt(**values) -> str`` that describes the frame for the sliders' current values (each
+    static frame gets its own text). Returns the object to display (a widget, or a
     StaticExplorer with the frames).
     """
+    frame_alt(alt, None)  # a bad alt fails now, not after every frame is drawn
     if not sliders:
         raise ValueError("sliders: expected at least one slider, e.g. scale=(0.1, 2.0, 0.1)")
     if mode is None:
@@ -179,8 +200,9 @@ def explore(draw: Callable, *, mode: str | None = None, alt: str = "interactive 
             raise ValueError(f"sliders: expected at most {MAX_FRAMES} combinations for a "
                              f"static page, got {frames_needed}; use coarser steps")
         start = time.perf_counter()
-        frames = [base64.b64encode(render_frame(draw, dict(zip(names, combo)))).decode()
-                  for combo in itertools.product(*grids)]
+        combos = [dict(zip(names, combo)) for combo in itertools.product(*grids)]
+        frames = [base64.b64encode(render_frame(draw, values)).decode() for values in combos]
+        alts = [frame_alt(alt, values) for values in combos]
         seconds = (time.perf_counter() - start) / len(frames)
         dead = dead_sliders(names, grids, frames)
         if dead:
@@ -188,7 +210,7 @@ def explore(draw: Callable, *, mode: str | None = None, alt: str = "interactive 
                              f"{', '.join(dead)} never does; does draw() use it?")
         return StaticExplorer(names, [list(g) for g in grids],
                               [g.index(v) for g, v in zip(grids, initial)], frames, seconds,
-                              alt)
+                              alts)
     return _live(draw, names, grids, initial)
 
 

@@ -12,6 +12,8 @@ import pytest
 
 from bptt_core.interactive import StaticExplorer, explore, slider_values
 
+ALT = "a straight line whose slope and shift the sliders set"
+
 
 def draw_line(fig, slope, shift):
     ax = fig.subplots()
@@ -42,19 +44,20 @@ def test_bad_slider_specs_name_the_slider(spec, fragment):
 
 
 def test_static_explorer_has_one_distinct_frame_per_setting_in_row_major_order():
-    result = explore(draw_line, mode="static", slope=(-2, 2, 1, 1), shift=[0.0, 0.5])
+    result = explore(draw_line, alt=ALT, mode="static", slope=(-2, 2, 1, 1), shift=[0.0, 0.5])
     assert isinstance(result, StaticExplorer)
     assert len(result.frames) == 10 and len(set(result.frames)) == 10
     assert result.initial == [3, 0]
     # frame_index agrees with the order in which explore rendered the frames
-    again = explore(draw_line, mode="static", slope=[1, -2], shift=[0.5, 0.0])
+    again = explore(draw_line, alt=ALT, mode="static", slope=[1, -2], shift=[0.5, 0.0])
     assert again.frames[again.frame_index([0, 0])] == result.frames[result.frame_index([3, 1])]
     assert again.frames[again.frame_index([1, 1])] == result.frames[result.frame_index([0, 0])]
     assert base64.b64decode(result.frames[0]).startswith(b"\x89PNG")
 
 
 def test_static_html_carries_inputs_the_frames_and_the_script():
-    html = explore(draw_line, mode="static", slope=(-2, 2, 1, 1), shift=[0.0, 0.5])._repr_html_()
+    html = explore(draw_line, alt=ALT, mode="static", slope=(-2, 2, 1, 1),
+                   shift=[0.0, 0.5])._repr_html_()
     inputs = re.findall(r'<input type="range" min="0" max="(\d+)" step="1" value="(\d+)"', html)
     assert inputs == [("4", "3"), ("1", "0")]
     data = json.loads(re.search(r'class="bptt-explore-data">(.*?)</script>', html).group(1))
@@ -70,14 +73,14 @@ def test_a_slider_that_changes_nothing_is_refused():
         draw_line(fig, slope, 0.0)
 
     with pytest.raises(ValueError, match="moving shift never does"):
-        explore(ignores_shift, mode="static", slope=[1, 2], shift=[0.0, 1.0])
+        explore(ignores_shift, alt=ALT, mode="static", slope=[1, 2], shift=[0.0, 1.0])
 
 
 def test_static_mode_follows_the_environment(monkeypatch):
     monkeypatch.setenv("BPTT_STATIC_WIDGETS", "1")
-    assert isinstance(explore(draw_line, slope=[1, 2], shift=[0.0, 1.0]), StaticExplorer)
+    assert isinstance(explore(draw_line, alt=ALT, slope=[1, 2], shift=[0.0, 1.0]), StaticExplorer)
     monkeypatch.setenv("BPTT_STATIC_WIDGETS", "0")
-    assert isinstance(explore(draw_line, slope=[1, 2], shift=[0.0, 1.0]), ipywidgets.VBox)
+    assert isinstance(explore(draw_line, alt=ALT, slope=[1, 2], shift=[0.0, 1.0]), ipywidgets.VBox)
 
 
 def test_live_sliders_redraw_with_the_new_value():
@@ -87,7 +90,7 @@ def test_live_sliders_redraw_with_the_new_value():
         seen.append((slope, shift))
         draw_line(fig, slope, shift)
 
-    box = explore(record, mode="live", slope=(-2, 2, 1, 1), shift=[0.0, 0.5])
+    box = explore(record, alt=ALT, mode="live", slope=(-2, 2, 1, 1), shift=[0.0, 0.5])
     sliders = [child for child in box.children if isinstance(child, ipywidgets.SelectionSlider)]
     assert [s.description for s in sliders] == ["slope", "shift"]
     assert seen == [(1, 0.0)]
@@ -98,28 +101,31 @@ def test_live_sliders_redraw_with_the_new_value():
 
 def test_too_many_frames_for_a_static_page_is_refused():
     with pytest.raises(ValueError, match="sliders: expected at most"):
-        explore(draw_line, mode="static", slope=(0, 20, 1), shift=(0, 10, 1))
+        explore(draw_line, alt=ALT, mode="static", slope=(0, 20, 1), shift=(0, 10, 1))
 
 
 def test_slider_values_cannot_break_out_of_the_script_block():
     def draw_label(fig, label):
         fig.subplots().set_title(label)
 
-    html = explore(draw_label, mode="static", label=["</script><b>x", "plain"])._repr_html_()
+    html = explore(draw_label, alt=ALT, mode="static",
+                   label=["</script><b>x", "plain"])._repr_html_()
     data = re.search(r'class="bptt-explore-data">(.*?)</script>', html, re.S).group(1)
     assert "</script>" not in data and "<" not in data
     assert json.loads(data)["grids"] == [["</script><b>x", "plain"]]
 
 
 def test_the_page_shows_the_frame_of_the_restored_slider_positions():
-    html = explore(draw_line, mode="static", slope=[1, 2], shift=[0.0, 1.0])._repr_html_()
+    html = explore(draw_line, alt=ALT, mode="static", slope=[1, 2], shift=[0.0, 1.0])._repr_html_()
     assert html.rstrip().endswith("show();  // a browser may restore slider positions on "
                                   "reload: show the matching frame\n})();\n</script>\n</div>")
 
 
 def test_static_html_is_the_same_on_every_build():
-    first = explore(draw_line, mode="static", slope=[1, 2], shift=[0.0, 1.0])._repr_html_()
-    second = explore(draw_line, mode="static", slope=[1, 2], shift=[0.0, 1.0])._repr_html_()
+    first = explore(draw_line, alt=ALT, mode="static", slope=[1, 2],
+                    shift=[0.0, 1.0])._repr_html_()
+    second = explore(draw_line, alt=ALT, mode="static", slope=[1, 2],
+                     shift=[0.0, 1.0])._repr_html_()
     assert first == second
 
 
@@ -137,5 +143,22 @@ def test_a_failing_draw_leaves_no_figure_open():
 
     plt.close("all")
     with pytest.raises(RuntimeError):
-        explore(broken, mode="live", slope=[1, 2])
+        explore(broken, alt=ALT, mode="live", slope=[1, 2])
     assert plt.get_fignums() == []
+
+
+def test_alt_describes_each_frame_and_the_js_swaps_it():
+    def alt(slope, shift):
+        return f"a line of slope {slope} shifted by {shift}"
+
+    result = explore(draw_line, alt=alt, mode="static", slope=[1, 2], shift=[0.0, 1.0])
+    assert result.alts == [alt(s, h) for s in (1, 2) for h in (0.0, 1.0)]
+    html = result._repr_html_()
+    assert 'alt="a line of slope 1 shifted by 0.0"' in html
+    assert "img.alt = data.alts[index]" in html
+
+
+@pytest.mark.parametrize("alt", [None, "", "figure", 3, lambda slope, shift: ""])
+def test_alt_must_describe_the_figure(alt):
+    with pytest.raises(ValueError, match="alt"):
+        explore(draw_line, alt=alt, mode="static", slope=[1, 2], shift=[0.0, 1.0])
