@@ -114,13 +114,16 @@ def init_rnn(
     seed: int,
     scale: float = 1.0,
     recurrent: str = "gaussian",
+    recurrent_scale: float | None = None,
 ) -> RNNParams:
     """Random RNN parameters: weights ~ N(0, scale^2 / fan_in), biases zero.
 
     input_size D, hidden_size H, output_size O; ``seed`` fixes the draw. ``scale = 1`` keeps
     the pre-activations of order one; chapters 8 and 12 vary it. ``recurrent`` chooses W_hh:
     "gaussian" as above, "orthogonal": W_hh = scale Q with Q a random orthogonal matrix (every
-    singular value equal to scale), "identity": W_hh = scale I.
+    singular value equal to scale), "identity": W_hh = scale I. ``recurrent_scale``, when
+    given, replaces ``scale`` for W_hh alone (W_xh and W_oh keep ``scale``), from the same
+    draw: chapter 8 varies the recurrence without changing the input and output layers.
     """
     for name, size in (("input_size", input_size), ("hidden_size", hidden_size),
                        ("output_size", output_size)):
@@ -132,16 +135,23 @@ def init_rnn(
     if not isinstance(scale, (int, float, np.integer, np.floating)) or isinstance(scale, bool) \
             or not np.isfinite(scale) or scale < 0:
         raise ValueError(f"scale: expected a finite number >= 0, got {scale!r}")
+    if recurrent_scale is not None and (
+            not isinstance(recurrent_scale, (int, float, np.integer, np.floating))
+            or isinstance(recurrent_scale, bool) or not np.isfinite(recurrent_scale)
+            or recurrent_scale < 0):
+        raise ValueError(f"recurrent_scale: expected None or a finite number >= 0, "
+                         f"got {recurrent_scale!r}")
+    r_scale = scale if recurrent_scale is None else recurrent_scale
     require_choice("recurrent", recurrent, ("gaussian", "orthogonal", "identity"))
     rng = np.random.default_rng(seed)
     D, H, O = input_size, hidden_size, output_size
     W_xh = rng.normal(0.0, scale / np.sqrt(D), size=(H, D))
-    W_hh = rng.normal(0.0, scale / np.sqrt(H), size=(H, H))
+    W_hh = rng.normal(0.0, r_scale / np.sqrt(H), size=(H, H))
     if recurrent == "orthogonal":
         Q, R = np.linalg.qr(W_hh)
-        W_hh = scale * Q * np.sign(np.diag(R))  # signs fixed so that Q is uniformly random
+        W_hh = r_scale * Q * np.sign(np.diag(R))  # signs fixed so that Q is uniformly random
     elif recurrent == "identity":
-        W_hh = scale * np.eye(H)
+        W_hh = r_scale * np.eye(H)
     W_oh = rng.normal(0.0, scale / np.sqrt(H), size=(O, H))
     return RNNParams(W_xh=W_xh, W_hh=W_hh, W_oh=W_oh, b_h=np.zeros(H), b_o=np.zeros(O))
 

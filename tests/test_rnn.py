@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest import make_problem
 
 import bptt_core as bc
@@ -54,3 +55,21 @@ def test_recurrent_initialisations():
     # the input and output weights do not depend on the choice for W_hh
     assert np.array_equal(orthogonal.W_xh, gaussian.W_xh)
     assert np.array_equal(orthogonal.W_oh, gaussian.W_oh)
+
+
+def test_recurrent_scale_scales_W_hh_alone():
+    base = bc.init_rnn(2, 5, 3, seed=4)
+    scaled = bc.init_rnn(2, 5, 3, seed=4, recurrent_scale=1.7)
+    # the same draw: W_xh and W_oh are the very same numbers (no arithmetic differs), and
+    # W_hh is the draw for scale 1 times 1.7 up to rounding
+    assert np.array_equal(scaled.W_xh, base.W_xh) and np.array_equal(scaled.W_oh, base.W_oh)
+    assert bc.rel_error(scaled.W_hh, 1.7 * base.W_hh) < 1e-15
+    # with scale and recurrent_scale both set, W_hh follows recurrent_scale alone
+    both = bc.init_rnn(2, 5, 3, seed=4, scale=0.5, recurrent_scale=1.7)
+    assert bc.rel_error(both.W_hh, scaled.W_hh) < 1e-15
+    assert bc.rel_error(both.W_xh, 0.5 * base.W_xh) < 1e-15
+    ortho = bc.init_rnn(2, 5, 3, seed=4, scale=0.5, recurrent="orthogonal", recurrent_scale=1.2)
+    assert np.allclose(np.linalg.svd(ortho.W_hh, compute_uv=False), 1.2, rtol=1e-13)
+    for bad in (-1.0, float("nan"), True, "1"):
+        with pytest.raises(ValueError, match="recurrent_scale"):
+            bc.init_rnn(2, 5, 3, seed=4, recurrent_scale=bad)
