@@ -52,6 +52,7 @@ from .rnn import (
     mv,
     outer_sum,
     output_backward,
+    state_gradient,
 )
 
 sigmoid = _sigmoid  # 1 / (1 + e^{-a}), computed without overflow
@@ -365,20 +366,27 @@ def lstm_step_backward(
     }
 
 
-def lstm_backward(params: LSTMParams, cache: LSTMCache, dy: object) -> dict[str, np.ndarray]:
+def lstm_backward(
+    params: LSTMParams, cache: LSTMCache, dy: object, dh_last: object = None,
+    dc_last: object = None,
+) -> dict[str, np.ndarray]:
     """Backpropagation through time for the LSTM: dL/dtheta for every parameter, dL/dh0, dL/dc0.
 
     dy (T, [B,] O): dL/dy_t for each step, the gradient of the loss with respect to each
     output on its own. Two gradients travel back between steps: dh_next into h_t and dc_next
-    into c_t. Returns {name: gradient} for every parameter, plus "h0" and "c0". Chapter 11.
+    into c_t. dh_last, dc_last ([B,] H): what steps after the cache's last one send to h_T and
+    c_T (None: zeros, nothing comes after T). Returns {name: gradient} for every parameter,
+    plus "h0" and "c0". Chapter 11.
     """
     _check_params(params, LSTMParams)
     dy = _check_upstream(params, cache, dy, ("h", "c"), ("f", "i", "c_tilde", "q"))
     xs, h = cache.xs, cache.h
     dz = output_backward(cache, dy)
     grads = {name: np.zeros_like(value) for name, value in params.items()}
-    dh_next = np.zeros_like(h[0])  # dL/dh_t arriving from step t+1; nothing after t = T
-    dc_next = np.zeros_like(h[0])  # dL/dc_t arriving through c_{t+1}
+    # dL/dh_t arriving from step t+1, dL/dc_t arriving through c_{t+1}; at t = T, from later
+    # steps (nothing unless dh_last, dc_last are given)
+    dh_next = state_gradient("dh_last", dh_last, h[0].shape)
+    dc_next = state_gradient("dc_last", dc_last, h[0].shape)
     for t in range(cache.T, 0, -1):
         # output layer: z_t = W_oh h_t + b_o
         grads["W_oh"] += outer_sum(dz[t - 1], h[t])
@@ -457,11 +465,14 @@ def gru_forward(
     return GRUCache(xs=xs, h=h, u=u, r=r, n=n, z=z, y=phi(z), output=output)
 
 
-def gru_backward(params: GRUParams, cache: GRUCache, dy: object) -> dict[str, np.ndarray]:
+def gru_backward(
+    params: GRUParams, cache: GRUCache, dy: object, dh_last: object = None
+) -> dict[str, np.ndarray]:
     """Backpropagation through time for the GRU: dL/dtheta for every parameter, and dL/dh0.
 
     dy (T, [B,] O): dL/dy_t for each step, the gradient of the loss with respect to each
     output on its own -- not the gradient carried between steps, which is dh_next below.
+    dh_last ([B,] H): what steps after the cache's last one send to h_T (None: zeros).
     Returns {name: gradient} for every parameter, plus "h0". Chapter 11.
     """
     _check_params(params, GRUParams)
@@ -470,7 +481,8 @@ def gru_backward(params: GRUParams, cache: GRUCache, dy: object) -> dict[str, np
     xs, h, u, r, n = cache.xs, cache.h, cache.u, cache.r, cache.n
     dz = output_backward(cache, dy)
     grads = {name: np.zeros_like(value) for name, value in params.items()}
-    dh_next = np.zeros_like(h[0])  # dL/dh_t arriving from step t+1; nothing after t = T
+    # dL/dh_t arriving from step t+1; at t = T, from later steps (nothing unless dh_last)
+    dh_next = state_gradient("dh_last", dh_last, h[0].shape)
     for t in range(cache.T, 0, -1):
         u_t, r_t, n_t, h_prev, x_t = u[t - 1], r[t - 1], n[t - 1], h[t - 1], xs[t - 1]
         # output layer: z_t = W_oh h_t + b_o

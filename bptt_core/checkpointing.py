@@ -23,7 +23,6 @@ from .rnn import (
     RNNCache,
     RNNParams,
     check_inputs,
-    output_backward,
     rnn_backward,
     rnn_forward,
 )
@@ -35,25 +34,12 @@ def backward_with_future(
 ) -> dict[str, np.ndarray]:
     """rnn_backward over one segment whose last state h_b also gets dh_future from later steps.
 
-    dL/dh_b = W_oh^T dL/dz_b + dh_future: to the segment, everything after it is one more
-    output that reads its last state. rnn_backward supplies W_oh^T dL/dz_t at every step; an
-    output layer extended by an identity block, [W_oh; I] h_t, whose extra rows get the upstream
-    gradient dh_future at the last step and 0 elsewhere, adds exactly dh_future to dL/dh_b.
-    cache: the segment's RNNCache (h[0] its checkpoint); dy (S, [B,] O): dL/dy of its steps;
-    dh_future ([B,] H). Returns the segment's gradients, "h0" being dL/dh of its checkpoint.
+    dL/dh_b = W_oh^T dL/dz_b + dh_future (chapter 10's handover): rnn_backward starts its
+    backward pass with dh_last = dh_future instead of zeros. cache: the segment's RNNCache
+    (h[0] its checkpoint); dy (S, [B,] O): dL/dy of its steps; dh_future ([B,] H).
+    Returns the segment's gradients, "h0" being dL/dh of its checkpoint.
     """
-    _, H, O = params.sizes
-    dz = output_backward(cache, dy)  # back through phi first: the extended outputs are linear
-    extended = params.replace(W_oh=np.vstack([params.W_oh, np.eye(H)]),
-                              b_o=np.concatenate([params.b_o, np.zeros(H)]))
-    z = np.concatenate([cache.z, cache.h[1:]], axis=-1)  # [z_t; h_t], identity output
-    read = RNNCache(xs=cache.xs, h=cache.h, a=cache.a, z=z, y=z, output="identity")
-    upstream = np.zeros_like(cache.h[1:])
-    upstream[-1] = dh_future  # only the last state feeds the later segments
-    grads = rnn_backward(extended, read, np.concatenate([dz, upstream], axis=-1))
-    # drop the identity rows (copies, so that the extended arrays can go)
-    grads["W_oh"], grads["b_o"] = grads["W_oh"][:O].copy(), grads["b_o"][:O].copy()
-    return grads
+    return rnn_backward(params, cache, dy, dh_last=dh_future)
 
 
 def checkpointed_loss_and_grads(

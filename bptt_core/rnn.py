@@ -314,17 +314,31 @@ def check_cache_and_dy(cache: object, dy: object, hidden: dict[str, tuple[int, .
     return dy
 
 
+def state_gradient(name: str, value: object, shape: tuple[int, ...]) -> np.ndarray:
+    """A gradient arriving at the last state from later steps, as float64: zeros if None."""
+    if value is None:
+        return np.zeros(shape)
+    value = as_float_array(name, value)
+    require_shape(name, value, shape, "the shape of one hidden state, ([B,] H)")
+    require_finite(name, value)
+    return value.copy()  # the backward pass adds into nothing it was given
+
+
 def output_backward(cache: RNNCache, dy: np.ndarray) -> np.ndarray:
     """dL/dz_t = (dy_t/dz_t)^T dL/dy_t for every step: back through phi. Shape of y."""
     _, phi_backward = OUTPUTS[cache.output]
     return phi_backward(dy, cache.y)
 
 
-def rnn_backward(params: RNNParams, cache: RNNCache, dy: object) -> dict[str, np.ndarray]:
+def rnn_backward(
+    params: RNNParams, cache: RNNCache, dy: object, dh_last: object = None
+) -> dict[str, np.ndarray]:
     """Backpropagation through time: dL/dtheta for every parameter, and dL/dh0.
 
     dy (T, [B,] O): dL/dy_t for each step, the gradient of the loss with respect to each
     output on its own -- not the gradient carried between steps, which is dh_next below.
+    dh_last ([B,] H): dL/dh_T arriving from steps after the cache's last one, when the
+    sequence goes on beyond it (chapter 10's handover); None for zeros: nothing comes after T.
     Returns {"W_xh", "W_hh", "W_oh", "b_h", "b_o", "h0"}, each shaped like its variable.
     Chapters 4-6 derive every line.
     """
@@ -334,7 +348,8 @@ def rnn_backward(params: RNNParams, cache: RNNCache, dy: object) -> dict[str, np
     dz = output_backward(cache, dy)
     _, slope = ACTIVATIONS[cache.activation]  # tanh: slope(h_t) = 1 - h_t^2
     grads = {name: np.zeros_like(value) for name, value in params.items()}
-    dh_next = np.zeros_like(h[0])  # dL/dh_t arriving from step t+1; nothing after t = T
+    # dL/dh_t arriving from step t+1; at t = T, what the later steps send (nothing, or dh_last)
+    dh_next = state_gradient("dh_last", dh_last, h[0].shape)
     for t in range(cache.T, 0, -1):
         # output layer: z_t = W_oh h_t + b_o
         grads["W_oh"] += outer_sum(dz[t - 1], h[t])

@@ -30,6 +30,6 @@ def test_batch_of_one_equals_one_sequence():
     params, xs, targets, h0 = make_problem(12, T=4, D=2, H=3, O=2)
     L1, g1 = bc.loss_and_grads(params, xs, targets, h0=h0)
     LB, gB = bc.loss_and_grads(params, xs[:, None], targets[:, None], h0=h0[None])
-    assert L1 == pytest.approx(LB, rel=1e-15)
+    assert L1 == pytest.approx(LB, rel=1e-12)  # one sequence vs a batch: other BLAS calls
     for name in bc.PARAM_NAMES:
         assert bc.rel_error(g1[name], gB[name]) < 1e-14

@@ -43,7 +43,8 @@ def test_one_step_and_one_segment():
     params, xs, targets, h0 = make_problem(2, T=1, D=2, H=3, O=2)
     L, grads = bc.loss_and_grads(params, xs, targets, h0=h0)
     L_ckpt, ckpt = checkpointed_loss_and_grads(params, xs, targets, h0=h0)
-    assert L_ckpt == L and max_error(ckpt, grads) == 0.0
+    # the same arithmetic in another order of calls: equal to rounding, whatever the BLAS kernel
+    assert abs(L_ckpt - L) <= 1e-12 * abs(L) and max_error(ckpt, grads) < 1e-12
 
 
 def test_backward_with_future_adds_the_later_gradient_at_the_last_state():
@@ -111,6 +112,7 @@ def test_inputs_are_left_unchanged():
     params, xs, targets, h0 = make_problem(5, T=7, D=2, H=3, O=2)
     before = (params.copy(), xs.copy(), targets.copy(), h0.copy())
     checkpointed_loss_and_grads(params, xs, targets, segment=3, h0=h0)
+    # exact by construction: nothing may write into the caller's arrays
     for (_, a), (_, b) in zip(params.items(), before[0].items()):
         assert np.array_equal(a, b)
     for a, b in zip((xs, targets, h0), before[1:]):

@@ -55,9 +55,10 @@ def test_h0_is_left_out_of_the_norm(grads):
 
 def test_the_lstm_initial_cell_state_is_left_out_and_passed_through_too(grads):
     with_c0 = {**grads, "c0": 1e6 * np.ones_like(grads["h0"])}
-    assert global_norm(with_c0) == global_norm(grads)
+    assert global_norm(with_c0) == global_norm(grads)  # exact: the same entries, same order
     clipped, _ = clip_grad_norm(with_c0, 1.0)
     valued = clip_grad_value(with_c0, 1.0)
+    # exact by construction: c0 is passed through, not scaled
     assert np.array_equal(clipped["c0"], with_c0["c0"]) and np.array_equal(valued["c0"],
                                                                           with_c0["c0"])
 
@@ -72,6 +73,7 @@ def test_squaring_huge_entries_does_not_overflow_the_norm():
 def test_a_zero_gradient_has_norm_zero_and_stays_zero():
     zero = {name: np.zeros(3) for name in ("a", "b")}
     clipped, norm = clip_grad_norm(zero, 1.0)
+    # exact: zeros in, zeros out (the zero norm is guarded, never divided by)
     assert norm == 0.0 and all(np.array_equal(v, np.zeros(3)) for v in clipped.values())
 
 
@@ -114,14 +116,15 @@ def test_below_or_at_the_threshold_nothing_changes(grads):
     norm = global_norm(grads)
     for max_norm in (norm, 2 * norm, 1e9):
         clipped, reported = clip_grad_norm(grads, max_norm)
-        assert reported == norm
+        assert abs(reported - norm) <= 1e-15 * norm
         for name, value in grads.items():
-            assert np.array_equal(clipped[name], value), name
+            assert np.array_equal(clipped[name], value), name  # exact: returned unscaled
             assert clipped[name] is not value and not np.shares_memory(clipped[name], value)
 
 
 def test_h0_is_passed_through_unchanged_by_norm_clipping(grads):
     clipped, _ = clip_grad_norm(grads, 1.0)
+    # exact by construction: h0 is passed through
     assert np.array_equal(clipped["h0"], grads["h0"])
     assert not np.shares_memory(clipped["h0"], grads["h0"])
     assert list(clipped) == list(grads)
@@ -132,17 +135,20 @@ def test_clipping_is_pure(grads):
     clipped, _ = clip_grad_norm(grads, 1.0)
     valued = clip_grad_value(grads, 0.1)
     for name in grads:
+        # exact by construction: the input must not be written into
         assert np.array_equal(grads[name], kept[name]), name
         assert not np.shares_memory(clipped[name], grads[name])
         assert not np.shares_memory(valued[name], grads[name])
     clipped["W_hh"][...] = 0.0  # writing into a result leaves the input alone
+    # exact by construction: the input must not be written into
     assert np.array_equal(grads["W_hh"], kept["W_hh"])
 
 
 def test_any_parameter_names_work_and_integers_become_floats():
     clipped, norm = clip_grad_norm({"W_f": [[3, 0]], "b_f": [4]}, 2.5)
-    assert norm == 5.0
+    assert norm == 5.0  # exact by construction: sqrt(9 + 16), integers and a rounded sqrt
     assert clipped["W_f"].dtype == np.float64
+    # exact by construction: scale 2.5 / 5 = 0.5 exactly
     assert np.array_equal(clipped["W_f"], [[1.5, 0.0]]) and np.array_equal(clipped["b_f"], [2.0])
 
 
@@ -180,6 +186,7 @@ def test_value_clipping_clips_every_entry_on_its_own(grads):
     clipped = clip_grad_value(grads, limit)
     for name in NAMES:
         expected = np.array([min(max(v, -limit), limit) for v in np.ravel(grads[name])])
+        # exact: clipping by value picks one of its inputs, no arithmetic
         assert np.array_equal(clipped[name], expected.reshape(grads[name].shape)), name
     assert np.array_equal(clipped["h0"], grads["h0"])  # h0 is not a parameter: untouched
 
@@ -187,6 +194,7 @@ def test_value_clipping_clips_every_entry_on_its_own(grads):
 def test_value_clipping_can_turn_the_gradient():
     g = {"W": np.array([10.0, 1.0])}
     clipped = clip_grad_value(g, 1.0)
+    # exact by construction: value clipping picks its inputs
     assert np.array_equal(clipped["W"], [1.0, 1.0])
     assert abs(cosine(clipped["W"], g["W"]) - 11.0 / np.sqrt(2.0 * 101.0)) < 1e-12  # about 0.77
     by_norm, _ = clip_grad_norm(g, 1.0)
@@ -196,6 +204,7 @@ def test_value_clipping_can_turn_the_gradient():
 def test_value_clipping_below_the_limit_changes_nothing(grads):
     limit = 1.0 + max(np.max(np.abs(grads[name])) for name in NAMES)
     clipped = clip_grad_value(grads, limit)
+    # exact by construction: returned unscaled
     assert all(np.array_equal(clipped[name], grads[name]) for name in grads)
 
 
@@ -274,6 +283,7 @@ def assert_clips_like_the_formula(clip, grads):
     assert abs(np.linalg.norm(flat(clipped)) - 0.5) <= 1e-12
     assert abs(cosine(flat(clipped), flat(grads)) - 1.0) < 1e-12
     below, _ = clip(grads, 2 * norm)
+    # exact by construction: returned unscaled
     assert all(np.array_equal(below[name], grads[name]) for name in grads)
 
 

@@ -58,6 +58,7 @@ def test_gradient_check_leaves_parameters_unchanged():
     before = params.copy()
     bc.gradient_check(params, xs, targets, h0=h0)
     for name, value in params.items():
+        # exact by construction: the inputs must not be written into
         assert np.array_equal(value, getattr(before, name)), name
 
 
@@ -99,6 +100,7 @@ def test_relu_rnn_gradients_match_finite_differences(batch):
         return bc.mse_loss(bc.rnn_forward(p, xs, h0, activation="relu").y, targets)[0]
 
     cache = bc.rnn_forward(params, xs, h0, activation="relu")
+    # exact by construction: relu's max(a, 0) returns exact zeros
     assert np.any(cache.h[1:] == 0.0) and np.any(cache.h[1:] > 0.0)  # both sides of the kink
     _, dy = bc.mse_loss(cache.y, targets)
     grads = bc.rnn_backward(params, cache, dy)

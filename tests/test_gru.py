@@ -69,6 +69,7 @@ def test_shapes_follow_the_batch_and_a_batch_is_separate_runs():
     params, xs, targets, h0 = make_gru_problem(2, T=3, D=2, H=3, O=2, B=3)
     batch = gru_forward(params, xs, h0)
     assert batch.h.shape == (4, 3, 3) and batch.u.shape == (3, 3, 3)
+    # exact by construction: h0 = zeros, stored as is
     assert np.all(gru_forward(params, xs).h[0] == 0.0)
     _, dy = bc.mse_loss(batch.y, targets, reduction="sum")
     grads = gru_backward(params, batch, dy)
@@ -86,12 +87,16 @@ def test_shapes_follow_the_batch_and_a_batch_is_separate_runs():
 
 def test_init_is_seeded_and_copies_are_independent():
     a, b = init_gru(2, 3, 1, seed=5), init_gru(2, 3, 1, seed=5)
+    # exact by construction: the same seeded draw
     assert all(np.array_equal(v, getattr(b, n)) for n, v in a.items())
+    # exact by construction: another seed's draw
     assert not np.array_equal(a.W_hu, init_gru(2, 3, 1, seed=6).W_hu)
+    # exact by construction: biases start as zeros
     assert all(np.all(getattr(a, n) == 0.0) for n in ("b_u", "b_r", "b_n", "b_o"))
     assert [n for n, _ in a.items()] == list(GRU_PARAM_NAMES) and a.sizes == (2, 3, 1)
     copy = a.copy()
     copy.W_hn += 1.0
+    # exact by construction: copies
     assert np.array_equal(a.W_hn, b.W_hn) and isinstance(copy, GRUParams)
 
 
@@ -133,6 +138,7 @@ def test_an_open_update_gate_copies_the_state_and_its_gradient():
         W_xu=np.zeros((3, 2)), W_hu=np.zeros((3, 3)), b_u=np.full(3, 50.0))
     h0 = np.array([0.5, -0.2, 0.8])
     cache = gru_forward(params, np.random.default_rng(0).normal(size=(30, 2)), h0)
+    # exact by construction: sigmoid(50) rounds to 1.0, so h_t = 1.0 h_{t-1} + 0.0 n_t
     assert np.all(cache.u == 1.0) and np.array_equal(cache.h[30], h0)
     dy = np.zeros((30, 1))
     dy[-1] = 1.0

@@ -54,7 +54,7 @@ def test_sgd_step_is_theta_minus_lr_times_gradient(problem):
     new = sgd_step(params, grads, 0.05)
     for name in NAMES:
         expected = getattr(params, name) - 0.05 * grads[name]
-        assert np.array_equal(getattr(new, name), expected), name
+        assert bc.rel_error(getattr(new, name), expected) < 1e-15, name
 
 
 def test_sgd_step_is_pure_and_ignores_h0(problem):
@@ -63,7 +63,9 @@ def test_sgd_step_is_pure_and_ignores_h0(problem):
     before_p, before_g = snapshot(params), {k: v.copy() for k, v in grads.items()}
     without_h0 = {k: v for k, v in grads.items() if k != "h0"}
     assert same_params(sgd_step(params, grads, 0.1), sgd_step(params, without_h0, 0.1), 0.0)
+    # exact by construction: nothing may write into the inputs
     assert all(np.array_equal(before_p[n], getattr(params, n)) for n in NAMES)
+    # exact by construction: nothing may write into the inputs
     assert all(np.array_equal(before_g[k], grads[k]) for k in grads)
 
 
@@ -113,7 +115,7 @@ def test_adam_init_is_zero_moments_at_step_zero(problem):
         assert state.m[n].shape == state.v[n].shape == getattr(params, n).shape
         assert not state.m[n].any() and not state.v[n].any()
     state.m["W_hh"][0, 0] = 1.0  # the two moments are separate arrays
-    assert state.v["W_hh"][0, 0] == 0.0
+    assert state.v["W_hh"][0, 0] == 0.0  # exact: a zero no arithmetic produced
 
 
 def test_adams_first_step_is_about_lr_times_the_sign_of_the_gradient(problem):
@@ -164,6 +166,7 @@ def test_adam_step_is_pure(problem):
     adam_step(params, grads, state, 0.01)
     after = (snapshot(params), grads, state.m, state.v)
     for old, new in zip(before, after):
+        # exact by construction: nothing may write into the inputs
         assert all(np.array_equal(old[k], new[k]) for k in old)
     assert state.t == 1
 
@@ -176,14 +179,18 @@ def test_minibatches_partition_the_indices(N, size):
     batches = minibatches(N, size, seed=3)
     assert len(batches) == -(-N // size)
     assert all(len(b) == size for b in batches[:-1]) and 1 <= len(batches[-1]) <= size
+    # exact by construction: integer indices
     assert np.array_equal(np.sort(np.concatenate(batches)), np.arange(N))
     again = minibatches(N, size, seed=3)
+    # exact by construction: integer indices
     assert all(np.array_equal(a, b) for a, b in zip(batches, again))
 
 
 def test_minibatches_are_shuffled():
     first = np.concatenate(minibatches(50, 10, seed=1))
+    # exact by construction: integer indices
     assert not np.array_equal(first, np.arange(50))
+    # exact by construction: integer indices
     assert not np.array_equal(first, np.concatenate(minibatches(50, 10, seed=2)))
 
 
@@ -207,8 +214,8 @@ def test_full_batch_training_equals_a_literal_loop(problem):
         L, grads = bc.loss_and_grads(p, xs, targets)
         losses.append(L)
         p = sgd_step(p, grads, 0.1)
-    assert same_params(trained, p, 0.0)
-    assert np.array_equal(history, losses)
+    assert same_params(trained, p)
+    assert bc.rel_error(history, losses) < 1e-12
 
 
 def test_minibatch_adam_training_equals_a_literal_loop(problem):
@@ -222,8 +229,8 @@ def test_minibatch_adam_training_equals_a_literal_loop(problem):
         L, grads = bc.loss_and_grads(p, xs[:, idx], targets[:, idx])
         losses.append(L)
         p, state = adam_step(p, grads, state, 0.05)
-    assert same_params(trained, p, 0.0)
-    assert np.array_equal(history, losses)
+    assert same_params(trained, p)
+    assert bc.rel_error(history, losses) < 1e-12
 
 
 @pytest.mark.parametrize("optimizer, lr, batch_size", [
@@ -245,6 +252,7 @@ def test_train_leaves_the_given_params_unchanged(problem):
     params, xs, targets, _ = problem
     before = snapshot(params)
     train(params, xs, targets, steps=3, lr=0.01, optimizer="adam", seed=0)
+    # exact by construction: nothing may write into the inputs
     assert all(np.array_equal(before[n], getattr(params, n)) for n in NAMES)
 
 

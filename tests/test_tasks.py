@@ -15,6 +15,7 @@ def test_shapes_values_and_markers():
     assert np.all((values >= -1.0) & (values < 1.0))
     assert set(np.unique(markers)) == {0.0, 1.0}
     assert np.all(markers.sum(axis=0) == 2)  # exactly two marked steps per sequence
+    # exact by construction: zeros written as such
     assert np.all(markers[6:] == 0.0)  # both in the first half, steps 1..T // 2
     # every pair of steps in the first half occurs: the positions are not fixed
     assert np.all(markers[:6].sum(axis=1) > 0)
@@ -31,7 +32,9 @@ def test_the_target_is_the_scaled_sum_of_the_marked_values():
 
 def test_seeded_and_different_seeds_differ():
     a, b = adding_problem(20, 10, seed=3), adding_problem(20, 10, seed=3)
+    # exact by construction: the same seeded draw
     assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+    # exact by construction: another seed's draw
     assert not np.array_equal(a[0], adding_problem(20, 10, seed=4)[0])
 
 
