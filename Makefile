@@ -58,7 +58,7 @@ test: $(INSTALLED) lint book student-book
 	  -p no:cacheprovider -v --durations=5
 
 lint: $(INSTALLED)
-	$(BIN)/python -m ruff check bptt_core tests tools
+	$(BIN)/python -m ruff check bptt_core coursework tests tools
 
 # Refresh the README's screenshot from the browser tests' one (after make test).
 screenshot:

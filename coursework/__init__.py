@@ -1,7 +1,7 @@
 """Coursework: graded assignment notebooks, their student release, and a grader that explains.
 
-    python -m bptt_core.coursework release book/assignments -o release/
-    python -m bptt_core.coursework grade submissions/ -o grades.csv [--source book/assignments]
+    python -m coursework release book/assignments -o release/
+    python -m coursework grade submissions/ -o grades.csv [--source book/assignments]
 
 The source notebooks (book/assignments) are in nbgrader's format (see notebooks.py), so an
 instructor who uses nbgrader can take them as they are. ``release`` writes the students'

@@ -1,4 +1,4 @@
-"""python -m bptt_core.coursework {release,grade}: see bptt_core.coursework.
+"""python -m coursework {release,grade}: see coursework.
 
 Exit status: 0 when everything was released, or every submission was graded (however badly);
 1 when the grader itself failed on some notebook (the CSV holds everything else); 2 when it
@@ -31,7 +31,7 @@ def _positive(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    main = argparse.ArgumentParser(prog="python -m bptt_core.coursework",
+    main = argparse.ArgumentParser(prog="python -m coursework",
                                    description="Release and grade the book's assignments.")
     commands = main.add_subparsers(dest="command", required=True)
     rel = commands.add_parser("release", help="write the students' notebooks")

@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from bptt_core.coursework import (
+from coursework import (
     FormatError,
     assemble,
     load_assignment,
@@ -28,8 +28,8 @@ from bptt_core.coursework import (
     runner,
     student_version,
 )
-from bptt_core.coursework import __main__ as cli
-from bptt_core.coursework.notebooks import HIDDEN, SOLUTION, grade_id, is_solution, is_test
+from coursework import __main__ as cli
+from coursework.notebooks import HIDDEN, SOLUTION, grade_id, is_solution, is_test
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "book" / "assignments"
@@ -173,7 +173,7 @@ def fingerprint(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("release")
-    done = subprocess.run([sys.executable, "-m", "bptt_core.coursework", "release", str(SOURCE),
+    done = subprocess.run([sys.executable, "-m", "coursework", "release", str(SOURCE),
                            "-o", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
     return out
@@ -267,7 +267,7 @@ def graded(tmp_path_factory, released):
     before = fingerprint(submissions)
     out = root / "grades.csv"
     done = subprocess.run(
-        [sys.executable, "-m", "bptt_core.coursework", "grade", str(submissions), "-o", str(out),
+        [sys.executable, "-m", "coursework", "grade", str(submissions), "-o", str(out),
          "--source", str(SOURCE), "--timeout", "60", "--cell-timeout", str(CELL_TIMEOUT)],
         capture_output=True, text=True, cwd=root, timeout=600)
     with out.open(newline="", encoding="utf-8") as f:
