@@ -102,24 +102,38 @@ class StaticExplorer:
         return int(np.ravel_multi_index(tuple(positions), [len(g) for g in self.grids]))
 
     def _repr_html_(self) -> str:
+        """A range input per slider, the initial frame, and a script that swaps frames.
+
+        Accessible by keyboard and screen reader: each input has a label (the slider's name),
+        arrow keys move it, ``aria-valuetext`` says the value it stands for ("t = 3", not the
+        position "2"), the frame's ``alt`` says what this frame shows, and a polite live
+        region reads the new frame's description after each move.
+        """
         data = json.dumps({"grids": [[str(v) for v in g] for g in self.grids],
                            "frames": self.frames, "alts": self.alts})
         data = data.replace("<", "\\u003c")  # no "</script>" can end the script block early
         # the same figure gives the same id, so that rebuilding the book changes nothing
         uid = "bptt-explore-" + hashlib.sha1(data.encode()).hexdigest()[:12]
         controls = []
-        for name, grid, start in zip(self.names, self.grids, self.initial):
+        for i, (name, grid, start) in enumerate(zip(self.names, self.grids, self.initial)):
+            field, value = html.escape(name), html.escape(str(grid[start]))
             controls.append(
-                f'<label style="display:block;font-family:monospace">{html.escape(name)} '
+                f'<div class="bptt-explore-control" style="font-family:monospace">'
+                f'<label for="{uid}-{i}">{field}</label> '
                 f'<input type="range" min="0" max="{len(grid) - 1}" step="1" value="{start}" '
-                f'data-slider="{html.escape(name)}" style="width:60%;vertical-align:middle"> '
-                f'<output>{html.escape(str(grid[start]))}</output></label>'
+                f'id="{uid}-{i}" data-slider="{field}" aria-valuetext="{field} = {value}" '
+                f'style="width:60%;max-width:24em;vertical-align:middle"> '
+                f'<output for="{uid}-{i}">{value}</output></div>'
             )
         first = self.frame_index(self.initial)
-        return f"""<div class="bptt-explore" id="{uid}">
+        sliders = "the slider" if len(self.names) == 1 else "the sliders"
+        return f"""<div class="bptt-explore" id="{uid}" role="group"
+ aria-label="Exploration: move {sliders} to change the figure">
 {''.join(controls)}
 <img class="bptt-explore-frame" alt="{html.escape(self.alts[first])}" style="max-width:100%"
  src="data:image/png;base64,{self.frames[first]}">
+<div class="bptt-explore-said" aria-live="polite" style="position:absolute;width:1px;height:1px;
+ overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap"></div>
 <script type="application/json" class="bptt-explore-data">{data}</script>
 <script>
 (function () {{
@@ -127,16 +141,20 @@ class StaticExplorer:
   var data = JSON.parse(root.querySelector(".bptt-explore-data").textContent);
   var inputs = root.querySelectorAll("input[type=range]");
   var img = root.querySelector("img.bptt-explore-frame");
-  function show() {{
+  var said = root.querySelector(".bptt-explore-said");
+  function show(event) {{
     var index = 0;
     inputs.forEach(function (input, i) {{
       var position = parseInt(input.value, 10);
+      var value = data.grids[i][position];
       index = index * data.grids[i].length + position;
-      input.nextElementSibling.textContent = data.grids[i][position];
+      input.nextElementSibling.textContent = value;
+      input.setAttribute("aria-valuetext", input.dataset.slider + " = " + value);
     }});
     img.src = "data:image/png;base64," + data.frames[index];
     img.alt = data.alts[index];
     img.dataset.frame = index;
+    if (event) said.textContent = data.alts[index];  // read out after a move, not on load
   }}
   inputs.forEach(function (input) {{ input.addEventListener("input", show); }});
   show();  // a browser may restore slider positions on reload: show the matching frame
