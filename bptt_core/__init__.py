@@ -5,6 +5,7 @@ Arrays over steps are 0-based (xs[t - 1] is x_t); hidden states are h[0..T] with
 """
 
 from .anatomy import contributions, hidden_jacobians
+from .autodiff import Tape, tape_loss_and_grads
 from .cells import (
     GRUParams,
     LSTMParams,
@@ -32,6 +33,7 @@ from .rnn import (
     rnn_forward,
     softmax,
 )
+from .rtrl import rtrl
 from .tasks import ADDING_BASELINE, adding_problem
 from .truncation import truncated_bptt, truncation_mask, truncation_windows
 
@@ -45,6 +47,7 @@ __all__ = [
     "PARAM_NAMES",
     "RNNCache",
     "RNNParams",
+    "Tape",
     "adam_init",
     "adam_step",
     "adding_problem",
@@ -74,8 +77,10 @@ __all__ = [
     "rel_error",
     "rnn_backward",
     "rnn_forward",
+    "rtrl",
     "sgd_step",
     "softmax",
+    "tape_loss_and_grads",
     "train",
     "truncated_bptt",
     "truncation_mask",
