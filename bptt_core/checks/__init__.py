@@ -16,6 +16,7 @@ CheckResult (truthy when correct; print it to read the hint). One module per cha
     truncation chapter 10    check_kept_pairs
     lstm       chapter 11    check_lstm_step_backward
     initialization chapter 12 check_gains, check_orthogonal_init
+    rtrl       chapter 13    check_rtrl_step
 """
 
 from ._core import TOLERANCE, CheckResult, run_check, verdict
@@ -33,6 +34,7 @@ from .initialization import (
 from .loss import MSE_GRADIENT_MISTAKES, check_mse_gradient
 from .lstm import LSTM_STEP_MISTAKES, check_lstm_step_backward
 from .multistep import CONTRIBUTION_MISTAKES, check_contributions
+from .rtrl import RTRL_STEP_MISTAKES, check_rtrl_step
 from .truncation import KEPT_PAIRS_MISTAKES, check_kept_pairs
 from .updates import ADAM_MISTAKES, SGD_MISTAKES, check_adam_update, check_sgd_update
 from .vanishing import (
@@ -57,6 +59,7 @@ __all__ = [
     "LSTM_STEP_MISTAKES",
     "MSE_GRADIENT_MISTAKES",
     "ORTHOGONAL_MISTAKES",
+    "RTRL_STEP_MISTAKES",
     "SGD_MISTAKES",
     "SINGLE_STEP_MISTAKES",
     "TOLERANCE",
@@ -75,6 +78,7 @@ __all__ = [
     "check_problem",
     "check_rnn_backward",
     "check_rnn_step",
+    "check_rtrl_step",
     "check_sgd_update",
     "check_single_step_grad",
     "check_to_time_major",
