@@ -33,7 +33,7 @@ from .rnn import (
     rnn_forward,
     softmax,
 )
-from .rtrl import rtrl
+from .rtrl import rtrl_loss_and_grads
 from .tasks import ADDING_BASELINE, adding_problem
 from .truncation import truncated_bptt, truncation_mask, truncation_windows
 
@@ -77,7 +77,7 @@ __all__ = [
     "rel_error",
     "rnn_backward",
     "rnn_forward",
-    "rtrl",
+    "rtrl_loss_and_grads",
     "sgd_step",
     "softmax",
     "tape_loss_and_grads",

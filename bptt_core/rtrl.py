@@ -35,7 +35,7 @@ def _times_P(dh: np.ndarray, P: np.ndarray) -> np.ndarray:
     return np.tensordot(dh.reshape(-1, H), P.reshape(-1, H, *rest), axes=([0, 1], [0, 1]))
 
 
-def rtrl(params: RNNParams, xs: object, targets: object, h0: object = None, *,
+def rtrl_loss_and_grads(params: RNNParams, xs: object, targets: object, h0: object = None, *,
          activation: str = "tanh") -> tuple[float, dict[str, np.ndarray]]:
     """The mean squared error of the RNN (identity output) and its exact gradient, computed
     forward in time: the loss of ``loss_and_grads``, and the same gradient as BPTT.

@@ -11,7 +11,7 @@ from conftest import make_problem
 
 import bptt_core as bc
 from bptt_core import rtrl as rtrl_module
-from bptt_core.rtrl import rtrl
+from bptt_core.rtrl import rtrl_loss_and_grads as rtrl
 
 NAMES = [*bc.PARAM_NAMES, "h0"]
 
