@@ -232,26 +232,9 @@ def explore(draw: Callable, *, alt: str | Callable[..., str], mode: str | None =
     return _live(draw, names, grids, initial)
 
 
-def _live(draw: Callable, names: list[str], grids: Sequence[list], initial: Sequence):
-    import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+def _live(draw: Callable, names: list[str], grids: Sequence[list], initial: Sequence,
+          alt: str | Callable[..., str] | None = None):
+    # one persistent image per exploration, cached frames, drawn ahead while idle (live.py)
+    from .live import live_explorer
 
-    controls = {
-        name: widgets.SelectionSlider(options=grid, value=value, description=name,
-                                      continuous_update=True,
-                                      layout=widgets.Layout(width="60%"),
-                                      style={"description_width": "initial"})
-        for name, grid, value in zip(names, grids, initial)
-    }
-
-    def redraw(**values):
-        fig = plt.figure(figsize=FIGSIZE)
-        try:
-            draw(fig, **values)
-            display(fig)
-        finally:
-            plt.close(fig)  # also when draw raises: no half-drawn figure is left behind
-
-    output = widgets.interactive_output(redraw, controls)
-    return widgets.VBox([*controls.values(), output])
+    return live_explorer(draw, names, grids, initial, alt=alt)

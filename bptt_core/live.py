@@ -1,0 +1,177 @@
+"""Live sliders for Jupyter that keep up with the hand: ``explore(...)`` in a kernel.
+
+One exploration is one persistent picture (an ``ipywidgets.Image``) under its sliders. A move
+shows the frame for the new values: from a cache when those values were seen before, drawn
+otherwise with ``draw(fig, **values)`` on a fresh, off-screen Agg figure (no pyplot, no
+inline backend, no output area cleared and rebuilt). While the reader is idle the kernel draws
+the frames one step away from the current position on every slider, so the next move of
+either slider usually finds its frame ready: a key press or a drag step then costs one
+message to the kernel and one image back.
+
+The chapters never call this module: they call :func:`bptt_core.interactive.explore`, which
+uses it in Jupyter and precomputes static frames for the website.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import io
+import time
+import traceback
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+FIGSIZE = (7.0, 3.6)
+DPI = 100  # the inline backend's resolution: the live figure looks as before
+CACHE_FRAMES = 256  # frames kept per exploration (a few tens of kB each)
+IDLE_SECONDS = 0.25  # prefetch only after the sliders have been still this long
+
+
+def render_png(draw: Callable, values: dict, figsize: tuple[float, float] = FIGSIZE,
+               dpi: int = DPI) -> bytes:
+    """PNG bytes of ``draw(fig, **values)`` on a fresh off-screen figure (no pyplot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=dpi)
+    FigureCanvasAgg(fig)
+    draw(fig, **values)
+    out = io.BytesIO()
+    # fast zlib level: the image only travels from the kernel to the browser on this machine
+    fig.savefig(out, format="png", dpi=dpi, facecolor="white",
+                pil_kwargs={"compress_level": 1})
+    return out.getvalue()
+
+
+class LiveExplorer:
+    """Sliders over fixed grids and one image that shows ``draw(fig, **values)``.
+
+    draw: ``draw(fig, **values)`` draws into an empty figure. names, grids, initial: one slider
+    per name over its grid of values, starting at ``initial``. alt: a text alternative, a string
+    or ``alt(**values) -> str``, shown as the image's tooltip. ``widget`` is what to display;
+    ``latencies`` holds the seconds each move took in the kernel, and ``hits`` how many moves
+    found their frame in the cache.
+    """
+
+    def __init__(self, draw: Callable, names: Sequence[str], grids: Sequence[list],
+                 initial: Sequence, alt: str | Callable[..., str] | None = None,
+                 figsize: tuple[float, float] = FIGSIZE, dpi: int = DPI):
+        import ipywidgets as widgets
+
+        if not callable(draw):
+            raise ValueError(f"draw: expected a function draw(fig, **values), got "
+                             f"{type(draw).__name__}")
+        if not (len(names) == len(grids) == len(initial)) or not names:
+            raise ValueError(f"names, grids, initial: expected one of each per slider, got "
+                             f"{len(names)}, {len(grids)}, {len(initial)}")
+        self.draw, self.alt, self.figsize, self.dpi = draw, alt, figsize, dpi
+        self.names, self.grids = list(names), [list(g) for g in grids]
+        self.cache: OrderedDict[tuple[int, ...], bytes] = OrderedDict()
+        self.latencies: list[float] = []
+        self.hits = 0
+        self._last_move = 0.0
+        self._prefetch_queue: list[tuple[int, ...]] = []
+        self._prefetch_handle = None
+        self.sliders = [
+            widgets.SelectionSlider(options=grid, value=value, description=name,
+                                    continuous_update=True, layout=widgets.Layout(width="60%"),
+                                    style={"description_width": "initial"})
+            for name, grid, value in zip(self.names, self.grids, initial)
+        ]
+        position = self.position()
+        self.image = widgets.Image(value=self.frame(position), format="png",
+                                   layout=widgets.Layout(max_width="100%"))
+        self.image.tooltip = self.describe(position)
+        self.errors = widgets.HTML()  # a failing draw's traceback, empty otherwise
+        for slider in self.sliders:
+            slider.observe(self._moved, names="index")
+        self.widget = widgets.VBox([*self.sliders, self.image, self.errors])
+        self._schedule_prefetch(position)
+
+    def position(self) -> tuple[int, ...]:
+        return tuple(int(slider.index) for slider in self.sliders)
+
+    def values(self, position: Sequence[int]) -> dict:
+        return {name: grid[i] for name, grid, i in zip(self.names, self.grids, position)}
+
+    def describe(self, position: Sequence[int]) -> str:
+        if self.alt is None:
+            return ""
+        return self.alt(**self.values(position)) if callable(self.alt) else str(self.alt)
+
+    def frame(self, position: tuple[int, ...]) -> bytes:
+        """The PNG for the sliders at ``position`` (indices into the grids), cached."""
+        if position in self.cache:
+            self.cache.move_to_end(position)
+            return self.cache[position]
+        png = render_png(self.draw, self.values(position), self.figsize, self.dpi)
+        self.cache[position] = png
+        while len(self.cache) > CACHE_FRAMES:
+            self.cache.popitem(last=False)
+        return png
+
+    def _moved(self, change) -> None:
+        start = time.perf_counter()
+        self._last_move = time.monotonic()
+        position = self.position()
+        if position in self.cache:
+            self.hits += 1
+        try:
+            png = self.frame(position)
+        except Exception:  # a draw that fails for one setting: say so under the figure
+            text = f"draw failed for {self.values(position)}:\n{traceback.format_exc()}"
+            self.errors.value = f"<pre>{html.escape(text)}</pre>"
+            return
+        self.image.value = png
+        self.image.tooltip = self.describe(position)
+        self.errors.value = ""
+        self.latencies.append(time.perf_counter() - start)
+        self._schedule_prefetch(position)
+
+    # -- drawing ahead while the reader looks -------------------------------------------------
+
+    def neighbours(self, position: tuple[int, ...]) -> list[tuple[int, ...]]:
+        """The positions one step away on each slider, the nearest moves a reader can make."""
+        out = []
+        for axis, grid in enumerate(self.grids):
+            for step in (1, -1):
+                i = position[axis] + step
+                if 0 <= i < len(grid):
+                    out.append(position[:axis] + (i,) + position[axis + 1:])
+        return out
+
+    def _schedule_prefetch(self, position: tuple[int, ...]) -> None:
+        self._prefetch_queue = [p for p in self.neighbours(position) if p not in self.cache]
+        if not self._prefetch_queue or self._prefetch_handle is not None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (a plain script): nothing to draw ahead with
+            return
+        self._prefetch_handle = loop.call_later(IDLE_SECONDS, self._prefetch_one)
+
+    def _prefetch_one(self) -> None:
+        """Draw one waiting frame if the sliders have been still; then come back for the next."""
+        self._prefetch_handle = None
+        idle = time.monotonic() - self._last_move
+        loop = asyncio.get_running_loop()
+        if idle < IDLE_SECONDS:
+            self._prefetch_handle = loop.call_later(IDLE_SECONDS - idle, self._prefetch_one)
+            return
+        while self._prefetch_queue:
+            position = self._prefetch_queue.pop(0)
+            if position not in self.cache:
+                try:
+                    self.frame(position)
+                except Exception:  # shown when the reader gets there, not now
+                    pass
+                break
+        if self._prefetch_queue:  # one frame per turn: a slider message never waits long
+            self._prefetch_handle = loop.call_soon(self._prefetch_one)
+
+
+def live_explorer(draw: Callable, names: Sequence[str], grids: Sequence[list],
+                  initial: Sequence, alt: str | Callable[..., str] | None = None) -> object:
+    """The widget for one live exploration (see :class:`LiveExplorer`)."""
+    return LiveExplorer(draw, names, grids, initial, alt=alt).widget
