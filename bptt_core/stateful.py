@@ -9,13 +9,13 @@ window. For windows (s_{w-1}, s_w] this is BPTT(k, k) with an update after every
     theta <- update(theta, dL_w/dtheta),  h_{s_w} carried to window w + 1.
 
 Randomized truncation (Tallec & Ollivier 2017) keeps the link from h_j back to h_{j-1} in the
-backward pass with probability c, independently for every j = 1..T, and divides what crosses a
-kept link by c. The loss at step t then sends to the use of the weights at step k <= t
+backward pass with probability pi, independently for every j = 1..T, and divides what crosses a
+kept link by pi. The loss at step t then sends to the use of the weights at step k <= t
 
-    C_{t,k} * prod_{j=k+1..t} eps_j / c,        eps_j = 1 (kept, probability c) or 0 (cut),
+    C_{t,k} * prod_{j=k+1..t} xi_j / pi,        xi_j = 1 (kept, probability pi) or 0 (cut),
 
-and since E[eps_j / c] = 1 and the eps_j are independent, the expectation of the estimate is
-sum_{t, k <= t} C_{t,k}: the full gradient. The gaps between cuts have mean length 1 / (1 - c).
+and since E[xi_j / pi] = 1 and the xi_j are independent, the expectation of the estimate is
+sum_{t, k <= t} C_{t,k}: the full gradient. The gaps between cuts have mean length 1 / (1 - pi).
 
 Time convention as in rnn.py: xs[t - 1] is x_t, h[t] is h_t with h[0] = h0.
 """
@@ -45,33 +45,33 @@ from .truncation import check_loss_settings, check_targets, loss_count, steps_lo
 # --- randomized truncation --------------------------------------------------------------------
 
 
-def _require_probability(c: object) -> float:
-    ok = isinstance(c, (int, float, np.integer, np.floating)) and not isinstance(c, bool)
-    if not ok or not np.isfinite(c) or not 0.0 < c <= 1.0:
+def _require_probability(pi: object) -> float:
+    ok = isinstance(pi, (int, float, np.integer, np.floating)) and not isinstance(pi, bool)
+    if not ok or not np.isfinite(pi) or not 0.0 < pi <= 1.0:
         raise ValueError(f"c: expected the probability of keeping a link, a number in (0, 1], "
-                         f"got {c!r}")
-    return float(c)
+                         f"got {pi!r}")
+    return float(pi)
 
 
-def mean_window_length(c: float) -> float:
-    """1 / (1 - c): the mean gap between two cuts when each link is cut with probability 1 - c.
+def mean_window_length(pi: float) -> float:
+    """1 / (1 - pi): the mean gap between two cuts when each link is cut with probability 1 - pi.
 
-    inf for c = 1 (nothing is ever cut). Chapter 14.
+    inf for pi = 1 (nothing is ever cut). Chapter 14.
     """
-    c = _require_probability(c)
-    return np.inf if c == 1.0 else 1.0 / (1.0 - c)
+    pi = _require_probability(pi)
+    return np.inf if pi == 1.0 else 1.0 / (1.0 - pi)
 
 
-def draw_links(T: int, c: float, *, seed: object) -> np.ndarray:
-    """eps_j for j = 1..T: kept[j - 1] is True iff the backward pass crosses from h_j to h_{j-1}.
+def draw_links(T: int, pi: float, *, seed: object) -> np.ndarray:
+    """xi_j for j = 1..T: kept[j - 1] is True iff the backward pass crosses from h_j to h_{j-1}.
 
-    Each link is kept with probability c, independently; seed: anything np.random.default_rng
+    Each link is kept with probability pi, independently; seed: anything np.random.default_rng
     accepts. Returns a boolean (T,) array. Chapter 14.
     """
     if not isinstance(T, (int, np.integer)) or isinstance(T, bool) or T < 1:
         raise ValueError(f"T: expected an integer >= 1 (the number of steps), got {T!r}")
-    c = _require_probability(c)
-    return np.random.default_rng(seed).random(int(T)) < c
+    pi = _require_probability(pi)
+    return np.random.default_rng(seed).random(int(T)) < pi
 
 
 def _check_kept(kept: object) -> np.ndarray:
@@ -82,24 +82,24 @@ def _check_kept(kept: object) -> np.ndarray:
     return kept
 
 
-def link_factors(kept: object, c: float, *, reweight: bool = True) -> np.ndarray:
-    """The factor by which the backward pass multiplies what crosses link j: eps_j / c.
+def link_factors(kept: object, pi: float, *, reweight: bool = True) -> np.ndarray:
+    """The factor by which the backward pass multiplies what crosses link j: xi_j / pi.
 
-    kept (T,) booleans from draw_links; reweight=False gives eps_j itself (randomized
+    kept (T,) booleans from draw_links; reweight=False gives xi_j itself (randomized
     truncation without the correction, which is biased). Returns a float (T,) array.
     """
     kept = _check_kept(kept)
-    c = _require_probability(c)
-    return kept / c if reweight else kept.astype(np.float64)
+    pi = _require_probability(pi)
+    return kept / pi if reweight else kept.astype(np.float64)
 
 
-def pair_weights(kept: object, c: float, *, reweight: bool = True) -> np.ndarray:
-    """w[t - 1, k - 1] = prod_{j=k+1..t} eps_j / c for k <= t, 0 above the diagonal.
+def pair_weights(kept: object, pi: float, *, reweight: bool = True) -> np.ndarray:
+    """mu[t - 1, k - 1] = prod_{j=k+1..t} xi_j / pi for k <= t, 0 above the diagonal.
 
     The weight of the term C_{t,k} in the randomized gradient: 0 if a cut lies between k and t,
-    c^{-(t-k)} otherwise (1 without reweighting). Returns a (T, T) array. Chapter 14.
+    pi^{-(t-k)} otherwise (1 without reweighting). Returns a (T, T) array. Chapter 14.
     """
-    factors = link_factors(kept, c, reweight=reweight)
+    factors = link_factors(kept, pi, reweight=reweight)
     T = factors.shape[0]
     w = np.zeros((T, T))
     for t in range(1, T + 1):
@@ -147,7 +147,7 @@ def randomized_truncation(
     params: RNNParams,
     xs: object,
     targets: object,
-    c: float,
+    pi: float,
     *,
     seed: object,
     reweight: bool = True,
@@ -155,13 +155,13 @@ def randomized_truncation(
     output: str = "identity",
     h0: object = None,
 ) -> tuple[float, dict[str, np.ndarray], np.ndarray]:
-    """The loss L and a randomized truncated gradient: sum of C_{t,k} prod_{j=k+1..t} eps_j / c.
+    """The loss L and a randomized truncated gradient: sum of C_{t,k} prod_{j=k+1..t} xi_j / pi.
 
-    Every link h_j -> h_{j-1} of the backward pass is kept with probability c (draw_links with
-    ``seed``) and what crosses it is divided by c (reweight=True): the expectation over the
+    Every link h_j -> h_{j-1} of the backward pass is kept with probability pi (draw_links with
+    ``seed``) and what crosses it is divided by pi (reweight=True): the expectation over the
     draws is the full gradient of L (Tallec & Ollivier 2017). reweight=False keeps the cuts
     without the correction: cheaper in variance, biased. params: RNNParams; xs, targets, loss,
-    output, h0 as for loss_and_grads; 0 < c <= 1 (c = 1: full BPTT).
+    output, h0 as for loss_and_grads; 0 < pi <= 1 (pi = 1: full BPTT).
     Returns (L, grads, kept): grads named like the parameters plus "h0"; kept the links drawn.
     Chapter 14.
     """
@@ -170,8 +170,8 @@ def randomized_truncation(
     y_shape = cache.y.shape
     targets = check_targets(targets, y_shape, loss)
     L, dy = steps_loss(cache.y, targets, loss, loss_count(y_shape, loss))
-    kept = draw_links(cache.T, c, seed=seed)
-    grads = reweighted_backward(params, cache, dy, link_factors(kept, c, reweight=reweight))
+    kept = draw_links(cache.T, pi, seed=seed)
+    grads = reweighted_backward(params, cache, dy, link_factors(kept, pi, reweight=reweight))
     return L, grads, kept
 
 

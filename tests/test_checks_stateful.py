@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from bptt_core.checks.stateful import (
-    CHECK_C,
     CHECK_KEPT,
+    CHECK_PI,
     PAIR_WEIGHT_MISTAKES,
     check_pair_weights,
     mistaken_pair_weights,
@@ -20,7 +20,7 @@ from bptt_core.stateful import pair_weights
 
 BUGS = {
     "plain": "no reweighting",
-    "times": "multiplied by c",
+    "times": "multiplied by pi",
     "extra": "one link too many",
     "shift": "links shifted by one",
     "nocut": "cuts ignored",
@@ -29,7 +29,7 @@ BUGS = {
 }
 
 
-def student_weights(kept, c, bug=None):
+def student_weights(kept, pi, bug=None):
     T = len(kept)
     w = np.zeros((T, T))
     for t in range(1, T + 1):
@@ -41,7 +41,7 @@ def student_weights(kept, c, bug=None):
                                                                   else kept[j - 1])
                 if bug == "nocut":
                     eps = True
-                factor = {"plain": 1.0, "times": c}.get(bug, 1.0 / c)
+                factor = {"plain": 1.0, "times": pi}.get(bug, 1.0 / pi)
                 product *= factor if eps else 0.0
             w[t - 1, k - 1] = product
             if bug == "upper":
@@ -57,13 +57,13 @@ def test_correct_student_passes():
 
 @pytest.mark.parametrize("bug", list(BUGS))
 def test_each_mistake_is_named(bug):
-    result = check_pair_weights(lambda kept, c: student_weights(kept, c, bug))
+    result = check_pair_weights(lambda kept, pi: student_weights(kept, pi, bug))
     assert not result and result.mistake == BUGS[bug], result.message
 
 
 def test_the_mistakes_are_distinct_and_wrong():
-    right = pair_weights(CHECK_KEPT, CHECK_C)
-    outputs = [mistaken_pair_weights(CHECK_KEPT, CHECK_C, m) for m in PAIR_WEIGHT_MISTAKES]
+    right = pair_weights(CHECK_KEPT, CHECK_PI)
+    outputs = [mistaken_pair_weights(CHECK_KEPT, CHECK_PI, m) for m in PAIR_WEIGHT_MISTAKES]
     for i, a in enumerate(outputs):
         assert np.max(np.abs(a - right)) > 0.1
         for b in outputs[i + 1:]:
@@ -71,9 +71,9 @@ def test_the_mistakes_are_distinct_and_wrong():
 
 
 def test_not_implemented_and_unknown_mistake():
-    def stub(kept, c):
+    def stub(kept, pi):
         raise NotImplementedError
 
     assert "not implemented" in check_pair_weights(stub).message
     with pytest.raises(ValueError, match=r"^mistake: expected one of"):
-        mistaken_pair_weights(CHECK_KEPT, CHECK_C, "typo")
+        mistaken_pair_weights(CHECK_KEPT, CHECK_PI, "typo")

@@ -62,33 +62,33 @@ def test_pair_weights_written_out():
     assert np.array_equal(st.pair_weights(kept, 0.5, reweight=False), (expected > 0) * 1.0)
 
 
-def expectation(weights, T, c):
-    """E[weights(kept, c)] over all 2^T draws of the links, each kept with probability c."""
+def expectation(weights, T, pi):
+    """E[weights(kept, pi)] over all 2^T draws of the links, each kept with probability pi."""
     mean = np.zeros((T, T))
     for code in range(2**T):
         kept = np.array([(code >> j) & 1 for j in range(T)], dtype=bool)
-        mean += np.prod(np.where(kept, c, 1 - c)) * weights(kept, c)
+        mean += np.prod(np.where(kept, pi, 1 - pi)) * weights(kept, pi)
     return mean
 
 
 def test_the_reweighted_estimate_is_unbiased_and_the_plain_one_is_not():
     # exact expectation over all 2^T draws: E[w] must be 1 on and below the diagonal
-    T, c = 6, 0.4
-    assert np.max(np.abs(expectation(st.pair_weights, T, c) - np.tri(T))) < 1e-12
-    plain = expectation(lambda kept, c: st.pair_weights(kept, c, reweight=False), T, c)
+    T, pi = 6, 0.4
+    assert np.max(np.abs(expectation(st.pair_weights, T, pi) - np.tri(T))) < 1e-12
+    plain = expectation(lambda kept, pi: st.pair_weights(kept, pi, reweight=False), T, pi)
     t, k = np.indices((T, T))
-    assert np.max(np.abs(plain - np.tri(T) * c ** np.abs(t - k))) < 1e-12  # biased: c^(t-k)
+    assert np.max(np.abs(plain - np.tri(T) * pi ** np.abs(t - k))) < 1e-12  # biased: pi^(t-k)
 
 
 def test_a_planted_bug_is_caught_by_the_expectation():
-    # multiplying by c instead of dividing by it: E[w] = c^(2 (t - k)), not 1
-    T, c = 5, 0.5
+    # multiplying by pi instead of dividing by it: E[w] = pi^(2 (t - k)), not 1
+    T, pi = 5, 0.5
     t, k = np.indices((T, T))
 
-    def times_c(kept, c):
-        return st.pair_weights(kept, c, reweight=False) * c ** np.abs(t - k)
+    def times_c(kept, pi):
+        return st.pair_weights(kept, pi, reweight=False) * pi ** np.abs(t - k)
 
-    assert np.max(np.abs(expectation(times_c, T, c) - np.tri(T))) > 0.5
+    assert np.max(np.abs(expectation(times_c, T, pi) - np.tri(T))) > 0.5
 
 
 def test_draw_links_is_seeded_and_keeps_about_c():
@@ -100,7 +100,7 @@ def test_draw_links_is_seeded_and_keeps_about_c():
 
 @pytest.mark.parametrize("bad", [0, 0.0, -0.1, 1.5, np.nan, True, "0.5"])
 def test_bad_probability_names_c(bad):
-    with pytest.raises(ValueError, match=r"^c: expected"):
+    with pytest.raises(ValueError, match=r"^pi: expected"):
         st.draw_links(5, bad, seed=0)
 
 
@@ -166,8 +166,8 @@ def test_train_stateful_symbols_equal_one_hot_floats_and_carry_matters():
     b = st.train_stateful(params, st.one_hot(ids, 3), targets, window=6, lr=0.01,
                           max_norm=1.0)
     assert a.losses.shape == (4,) and np.array_equal(a.losses, b.losses)
-    c = st.train_stateful(params, ids, targets, window=6, lr=0.01, max_norm=1.0, carry=False)
-    assert a.losses[0] == c.losses[0] and a.losses[1] != c.losses[1]
+    pi = st.train_stateful(params, ids, targets, window=6, lr=0.01, max_norm=1.0, carry=False)
+    assert a.losses[0] == pi.losses[0] and a.losses[1] != pi.losses[1]
     assert a.adam.t == 4
 
 

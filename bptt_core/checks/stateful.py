@@ -1,11 +1,11 @@
 """Self-check for chapter 14: the weights of randomized truncation with its reweighting.
 
-The learner writes ``pair_weights_fn(kept, c)`` returning the (T, T) array
+The learner writes ``pair_weights_fn(kept, pi)`` returning the (T, T) array
 
-    w[t - 1, k - 1] = prod_{j = k+1..t} eps_j / c   for k <= t,   0 for k > t,
+    mu[t - 1, k - 1] = prod_{j = k+1..t} xi_j / pi   for k <= t,   0 for k > t,
 
-where eps_j = kept[j - 1] says whether the link from h_j back to h_{j-1} survived, what
-bptt_core.stateful.pair_weights(kept, c) returns.
+where xi_j = kept[j - 1] says whether the link from h_j back to h_{j-1} survived, what
+bptt_core.stateful.pair_weights(kept, pi) returns.
 """
 
 from __future__ import annotations
@@ -20,16 +20,16 @@ from ._core import CheckResult, run_check
 # links 1..8: link 5 is cut, so losses at steps >= 5 reach back to step 5 at most; link 1
 # (h_1 -> h_0) is cut too, which no weight of the (T, T) array may notice
 CHECK_KEPT = np.array([False, True, True, True, False, True, True, True])
-CHECK_C = 0.6
+CHECK_PI = 0.6
 
 PAIR_WEIGHT_MISTAKES: dict[str, str] = {
     "no reweighting": (
-        "a kept link must divide what crosses it by c: the weight of C_{t,k} is c^{-(t-k)}, "
-        "not 1, or the mean of the estimates is sum c^{t-k} C_{t,k} (biased towards short "
+        "a kept link must divide what crosses it by pi: the weight of C_{t,k} is pi^{-(t-k)}, "
+        "not 1, or the mean of the estimates is sum pi^{t-k} C_{t,k} (biased towards short "
         "distances)"
     ),
-    "multiplied by c": (
-        "each kept link divides by c (E[eps / c] = 1); multiplying by c gives E = c^{2(t-k)}"
+    "multiplied by pi": (
+        "each kept link divides by pi (E[xi / pi] = 1); multiplying by pi gives E = pi^{2(t-k)}"
     ),
     "one link too many": (
         "the loss at step t reaches the use at step k through the links j = k+1..t: t - k "
@@ -52,7 +52,7 @@ PAIR_WEIGHT_MISTAKES: dict[str, str] = {
 }
 
 
-def mistaken_pair_weights(kept: np.ndarray, c: float, mistake: str) -> np.ndarray:
+def mistaken_pair_weights(kept: np.ndarray, pi: float, mistake: str) -> np.ndarray:
     """The weights as computed with ``mistake`` (a key of PAIR_WEIGHT_MISTAKES)."""
     if mistake not in PAIR_WEIGHT_MISTAKES:
         raise ValueError(f"mistake: expected one of "
@@ -61,28 +61,28 @@ def mistaken_pair_weights(kept: np.ndarray, c: float, mistake: str) -> np.ndarra
     t, k = np.indices((T, T)) + 1  # the book's step numbers
     lower = k <= t
     if mistake == "no reweighting":
-        return pair_weights(kept, c, reweight=False)
-    if mistake == "multiplied by c":
-        return pair_weights(kept, c, reweight=False) * c ** np.abs(t - k)
+        return pair_weights(kept, pi, reweight=False)
+    if mistake == "multiplied by pi":
+        return pair_weights(kept, pi, reweight=False) * pi ** np.abs(t - k)
     if mistake == "one link too many":
-        return pair_weights(kept, c) * link_factors(kept, c)[None, :]  # link k as well
+        return pair_weights(kept, pi) * link_factors(kept, pi)[None, :]  # link k as well
     if mistake == "links shifted by one":
-        return pair_weights(np.append(kept[1:], True), c)
+        return pair_weights(np.append(kept[1:], True), pi)
     if mistake == "cuts ignored":
-        return np.where(lower, c ** -np.abs(t - k), 0.0)
-    w = pair_weights(kept, c)
+        return np.where(lower, pi ** -np.abs(t - k), 0.0)
+    w = pair_weights(kept, pi)
     if mistake == "upper triangle filled":
         return w + np.triu(w.T, 1)
     return w - np.eye(T)  # "diagonal left out"
 
 
 def check_pair_weights(pair_weights_fn: Callable[[np.ndarray, float], np.ndarray]) -> CheckResult:
-    """Check ``pair_weights_fn(kept, c)`` -> (T, T) weights of randomized truncation.
+    """Check ``pair_weights_fn(kept, pi)`` -> (T, T) weights of randomized truncation.
 
-    Asks for kept = CHECK_KEPT (T = 8, links 1 and 5 cut) and c = 0.6; compares with
+    Asks for kept = CHECK_KEPT (T = 8, links 1 and 5 cut) and pi = 0.6; compares with
     bptt_core.stateful.pair_weights and names the usual mistakes. Chapter 14.
     """
-    args = (CHECK_KEPT.copy(), CHECK_C)
+    args = (CHECK_KEPT.copy(), CHECK_PI)
     mistakes = {m: (mistaken_pair_weights(*args, m), hint)
                 for m, hint in PAIR_WEIGHT_MISTAKES.items()}
     return run_check(pair_weights_fn, args, pair_weights(*args), mistakes)
