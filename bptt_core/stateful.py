@@ -48,7 +48,7 @@ from .truncation import check_loss_settings, check_targets, loss_count, steps_lo
 def _require_probability(pi: object) -> float:
     ok = isinstance(pi, (int, float, np.integer, np.floating)) and not isinstance(pi, bool)
     if not ok or not np.isfinite(pi) or not 0.0 < pi <= 1.0:
-        raise ValueError(f"c: expected the probability of keeping a link, a number in (0, 1], "
+        raise ValueError(f"pi: expected the probability of keeping a link, a number in (0, 1], "
                          f"got {pi!r}")
     return float(pi)
 

@@ -99,7 +99,7 @@ def test_draw_links_is_seeded_and_keeps_about_c():
 
 
 @pytest.mark.parametrize("bad", [0, 0.0, -0.1, 1.5, np.nan, True, "0.5"])
-def test_bad_probability_names_c(bad):
+def test_bad_probability_names_pi(bad):
     with pytest.raises(ValueError, match=r"^pi: expected"):
         st.draw_links(5, bad, seed=0)
 
