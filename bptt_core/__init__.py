@@ -20,6 +20,7 @@ from .checkpointing import checkpointed_loss_and_grads
 from .clipping import clip_grad_norm, clip_grad_value, global_norm
 from .flow import jacobian_products, latch_fixed_point, product_norms, reach
 from .gradcheck import gradient_check, numerical_gradient, rel_error
+from .interop import from_torch_state_dict, to_torch_state_dict
 from .losses import cross_entropy_loss, loss_and_grads, mse_loss
 from .optim import AdamState, adam_init, adam_step, minibatches, sgd_step, train
 from .rnn import (
@@ -56,6 +57,7 @@ __all__ = [
     "clip_grad_value",
     "contributions",
     "cross_entropy_loss",
+    "from_torch_state_dict",
     "global_norm",
     "gradient_check",
     "gru_backward",
@@ -81,6 +83,7 @@ __all__ = [
     "sgd_step",
     "softmax",
     "tape_loss_and_grads",
+    "to_torch_state_dict",
     "train",
     "truncated_bptt",
     "truncation_mask",
