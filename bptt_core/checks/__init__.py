@@ -17,6 +17,7 @@ CheckResult (truthy when correct; print it to read the hint). One module per cha
     lstm       chapter 11    check_lstm_step_backward
     initialization chapter 12 check_gains, check_orthogonal_init
     rtrl       chapter 13    check_rtrl_step
+    interop    chapter 15    check_keras_lstm
 """
 
 from ._core import TOLERANCE, CheckResult, run_check, verdict
@@ -31,6 +32,7 @@ from .initialization import (
     check_gains,
     check_orthogonal_init,
 )
+from .interop import KERAS_MISTAKES, check_keras_lstm
 from .loss import MSE_GRADIENT_MISTAKES, check_mse_gradient
 from .lstm import LSTM_STEP_MISTAKES, check_lstm_step_backward
 from .multistep import CONTRIBUTION_MISTAKES, check_contributions
@@ -54,6 +56,7 @@ __all__ = [
     "CheckResult",
     "GAIN_MISTAKES",
     "JACOBIAN_PRODUCT_MISTAKES",
+    "KERAS_MISTAKES",
     "KEPT_PAIRS_MISTAKES",
     "LATCH_MISTAKES",
     "LSTM_STEP_MISTAKES",
@@ -70,6 +73,7 @@ __all__ = [
     "check_contributions",
     "check_gains",
     "check_jacobian_products",
+    "check_keras_lstm",
     "check_kept_pairs",
     "check_latch",
     "check_lstm_step_backward",
