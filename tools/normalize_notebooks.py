@@ -4,7 +4,9 @@ JupyterLab rewrites a notebook's metadata as soon as its kernel starts: the kern
 display name and the kernel's full ``language_info``. A notebook stored with less shows the
 unsaved-changes dot before anything runs, and closing it untouched asks whether to save. This
 script writes those fields as the project's kernel reports them, in JupyterLab's own format
-(nbformat 4.5, one-space indent, a final newline), and leaves everything else as it is.
+(nbformat 4.5, one-space indent, a final newline). It also collapses the code cells of gated
+solutions (``"jupyter": {"source_hidden": true}``), so that JupyterLab folds the finished code
+of a coding exercise away as the website does. Everything else stays as it is.
 
     python tools/normalize_notebooks.py            # every notebook under book/
     python tools/normalize_notebooks.py --check    # exit 1 and list those that would change
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -48,6 +51,31 @@ def normalized(nb: dict) -> dict:
     metadata["kernelspec"] = dict(KERNELSPEC)
     metadata["language_info"] = language_info()
     out["metadata"] = metadata
+    out["cells"] = collapse_gated_solutions(nb.get("cells", []))
+    return out
+
+
+GATE = re.compile(r"\{(solution-start|solution-end)\}")
+
+
+def collapse_gated_solutions(cells: list[dict]) -> list[dict]:
+    """Code cells between ``solution-start`` and ``solution-end`` get their input collapsed.
+
+    That is how JupyterLab (and VS Code) hide a cell's code until it is clicked: the finished
+    code of a coding exercise is folded away, as in the website's dropdown.
+    """
+    out, inside = [], False
+    for cell in cells:
+        if cell.get("cell_type") == "markdown":
+            gates = GATE.findall("".join(cell.get("source", "")))
+            if gates:
+                inside = gates[-1] == "solution-start"
+        elif cell.get("cell_type") == "code" and inside:
+            cell = dict(cell)
+            metadata = dict(cell.get("metadata", {}))
+            metadata["jupyter"] = {**metadata.get("jupyter", {}), "source_hidden": True}
+            cell["metadata"] = metadata
+        out.append(cell)
     return out
 
 
