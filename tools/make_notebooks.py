@@ -20,7 +20,8 @@ a notebook without a fresh executed copy is executed here first (nbclient).
     python tools/make_notebooks.py [--out _build/jupyter] [--site _build/html]
 
 ``--site DIR`` also copies the full edition over the website's downloadable sources
-(``DIR/_sources/book/NN_name.ipynb``), so the download button gives the notebook edition.
+(``DIR/_sources/book/NN_name.ipynb``), so the download button gives the notebook edition;
+``--student-site DIR`` does the same with the student edition for the student website.
 """
 
 from __future__ import annotations
@@ -617,7 +618,8 @@ def chapters(book: Book) -> list[str]:
 
 
 def build(root: Path = ROOT, out: Path | None = None, site: Path | None = None,
-          docs: list[str] | None = None, stale_ok: bool = False) -> list[Path]:
+          docs: list[str] | None = None, stale_ok: bool = False,
+          student_site: Path | None = None) -> list[Path]:
     out = out or root / "_build" / "jupyter"
     book = read_book(root)
     written = []
@@ -634,11 +636,33 @@ def build(root: Path = ROOT, out: Path | None = None, site: Path | None = None,
             target.write_text(json.dumps(converted, indent=1, ensure_ascii=False) + "\n",
                               encoding="utf-8")
             written.append(target)
-            if site is not None and edition == "full":
-                source = site / "_sources" / (doc + ".ipynb")
-                if source.parent.is_dir():
-                    source.write_text(target.read_text(encoding="utf-8"), encoding="utf-8")
+            into = {"full": site, "student": student_site}[edition]
+            if into is not None:  # the website's download button serves _sources/
+                source = into / "_sources" / (doc + ".ipynb")
+                if not source.is_file():
+                    raise ConversionError(f"{source}: no such file; build the website first")
+                source.write_text(target.read_text(encoding="utf-8"), encoding="utf-8")
+    publish(root, out)
     return written
+
+
+def publish(root: Path, out: Path) -> Path:
+    """``out/publish``: the tree to push to the branch the launch buttons open (README).
+
+    It holds the full edition where the website's pages expect it (``book/NN_name.ipynb``)
+    and a ``requirements.txt`` for Binder that installs bptt_core from the repository.
+    """
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    url = (config.get("repository") or {}).get("url", "").rstrip("/")
+    tree = out / "publish"
+    (tree / "book").mkdir(parents=True, exist_ok=True)
+    for notebook in sorted((out / "full").glob("*.ipynb")):
+        (tree / "book" / notebook.name).write_text(notebook.read_text(encoding="utf-8"),
+                                                   encoding="utf-8")
+    (tree / "requirements.txt").write_text(
+        "# Binder: the book's engine and the widgets its sliders use\n"
+        f"bptt_core[interactive] @ git+{url}\n", encoding="utf-8")
+    return tree
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -646,12 +670,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "_build" / "jupyter")
     parser.add_argument("--site", type=Path, default=None,
                         help="a built website whose _sources get the full edition")
+    parser.add_argument("--student-site", type=Path, default=None,
+                        help="a built student website whose _sources get the student edition")
     parser.add_argument("--stale-ok", action="store_true",
                         help="take glued values from make book's executed copies even when "
                         "their code is out of date (a quick look, not a release)")
     args = parser.parse_args(argv)
     try:
-        written = build(ROOT, args.out, args.site, stale_ok=args.stale_ok)
+        written = build(ROOT, args.out, args.site, stale_ok=args.stale_ok,
+                        student_site=args.student_site)
     except ConversionError as error:
         print(f"make_notebooks: {error}", file=sys.stderr)
         return 1
