@@ -18,7 +18,7 @@ CDN_NOTE = if grep -q 'mathjax_path: https://' _build/config/$(1).yml; then \
   echo "WARNING: widget manager from public CDNs and does not work offline. Install npm,"; \
   echo "WARNING: then rebuild."; fi
 
-.PHONY: book student-book test lab clean lint venv screenshot test-kernels
+.PHONY: book student-book test lab notebooks clean lint venv screenshot test-kernels
 # One thing at a time: both editions share the cache of executed notebooks.
 .NOTPARALLEL:
 
@@ -38,6 +38,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 book: $(INSTALLED)
 	BPTT_STATIC_WIDGETS=1 $(BIN)/python tools/prepare_site.py full
 	$(JB) --config _build/config/full.yml
+	$(BIN)/python tools/make_notebooks.py --site _build/html
 	@$(call CDN_NOTE,full)
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
@@ -47,6 +48,7 @@ student-book: $(INSTALLED)
 	BPTT_STATIC_WIDGETS=1 $(BIN)/python tools/prepare_site.py student
 	$(JB) --config _build/config/student.yml --path-output _build/student
 	rm -rf _build/student/html && mv _build/student/_build/html _build/student/html
+	$(BIN)/python tools/make_notebooks.py --student-site _build/student/html
 	@$(call CDN_NOTE,student)
 	@echo "The student edition is at file://$(CURDIR)/_build/student/html/index.html"
 
@@ -70,9 +72,18 @@ lint: $(INSTALLED)
 screenshot:
 	cp test-output/chapter.png docs/screenshot.png
 
-# JupyterLab on the chapters: move the sliders.
+# JupyterLab on the chapters: MyST rendered by jupyterlab-myst, live sliders (bptt_core/live.py).
+# Root (containers, classroom VMs) gets --allow-root; the news popup is off for this venv
+# (tools/lab_settings.py writes $(VENV)/share/jupyter/lab/settings/overrides.json).
 lab: $(INSTALLED)
-	$(BIN)/jupyter lab book
+	$(BIN)/python tools/lab_settings.py
+	$(BIN)/jupyter lab book $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# The notebook edition for Colab, Binder, VS Code and classic Jupyter: plain Jupyter Markdown in
+# _build/jupyter/full and _build/jupyter/student (tools/make_notebooks.py). `make book` writes
+# it too (its glued numbers come from the executed notebooks), and the website's download
+# button serves it.
+notebooks: book
 
 clean:
 	rm -rf _build test-output .pytest_cache .hypothesis .ruff_cache
