@@ -18,7 +18,7 @@ CDN_NOTE = if grep -q 'mathjax_path: https://' _build/config/$(1).yml; then \
   echo "WARNING: widget manager from public CDNs and does not work offline. Install npm,"; \
   echo "WARNING: then rebuild."; fi
 
-.PHONY: book student-book test lab notebooks clean lint venv screenshot test-kernels
+.PHONY: book student-book test lab notebooks clean lint venv screenshot test-kernels bench
 # One thing at a time: both editions share the cache of executed notebooks.
 .NOTPARALLEL:
 
@@ -64,6 +64,11 @@ test: $(INSTALLED) lint book student-book
 # only under this machine's kernel fails here, not on a reader's CPU. .ci/run calls it.
 test-kernels: $(INSTALLED)
 	$(BIN)/python tools/blas_kernels.py
+
+# Time loss_and_grads (RNN, LSTM, GRU) against a lean numpy reference, and PyTorch if
+# installed, at three shapes; prints the ratios (benchmarks/bench.py).
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/bench.py
 
 lint: $(INSTALLED)
 	$(BIN)/python -m ruff check bptt_core coursework tests tools

@@ -42,13 +42,13 @@ def mv(W: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def outer_sum(u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """u v^T, summed over the batch when u and v carry a leading batch axis."""
+    """u v^T, summed over every leading axis u and v carry (steps, sequences of a batch)."""
     u, v = u.reshape(-1, u.shape[-1]), v.reshape(-1, v.shape[-1])  # (B, .) rows, or one row
     return u.T @ v
 
 
 def batch_sum(u: np.ndarray) -> np.ndarray:
-    """u, summed over the batch when it carries a leading batch axis: the bias gradients."""
+    """u, summed over every leading axis (steps, sequences of a batch): the bias gradients."""
     return u.reshape(-1, u.shape[-1]).sum(axis=0)
 
 
@@ -269,13 +269,13 @@ def rnn_forward(
     H, O = b_h.shape[0], b_o.shape[0]
     batch = xs.shape[1:-1]
     h = np.empty((T + 1, *batch, H))
-    a = np.empty((T, *batch, H))
-    z = np.empty((T, *batch, O))
     h[0] = h0
+    # W_xh x_t + b_h does not depend on the recurrence: every step's in one matrix product
+    a = mv(W_xh, xs) + b_h
     for t in range(1, T + 1):
-        a[t - 1] = mv(W_xh, xs[t - 1]) + mv(W_hh, h[t - 1]) + b_h
+        a[t - 1] += mv(W_hh, h[t - 1])  # a_t = W_xh x_t + W_hh h_{t-1} + b_h
         h[t] = f(a[t - 1])
-        z[t - 1] = mv(W_oh, h[t]) + b_o
+    z = mv(W_oh, h[1:]) + b_o  # z_t = W_oh h_t + b_o, every step at once
     return RNNCache(xs=xs, h=h, a=a, z=z, y=phi(z), output=output, activation=activation)
 
 
@@ -347,22 +347,20 @@ def rnn_backward(
     xs, h = cache.xs, cache.h
     dz = output_backward(cache, dy)
     _, slope = ACTIVATIONS[cache.activation]  # tanh: slope(h_t) = 1 - h_t^2
-    grads = {name: np.zeros_like(value) for name, value in params.items()}
+    # h_t feeds y_t and h_{t+1}: the first road, W_oh^T dL/dz_t, for every step at once
+    dh_out = mv(W_oh.T, dz)
+    da = np.empty_like(cache.a)  # delta_t = dL/da_t, filled from t = T down to 1
     # dL/dh_t arriving from step t+1; at t = T, what the later steps send (nothing, or dh_last)
     dh_next = state_gradient("dh_last", dh_last, h[0].shape)
     for t in range(cache.T, 0, -1):
-        # output layer: z_t = W_oh h_t + b_o
-        grads["W_oh"] += outer_sum(dz[t - 1], h[t])
-        grads["b_o"] += batch_sum(dz[t - 1])
-        # h_t feeds y_t and h_{t+1}: both gradients add
-        dh = mv(W_oh.T, dz[t - 1]) + dh_next
-        # backprop through tanh: dh_t/da_t = diag(1 - h_t^2), i.e. slope(h[t])
-        da = slope(h[t]) * dh
-        # the same weights are used at every step, so their gradients accumulate
-        grads["W_xh"] += outer_sum(da, xs[t - 1])
-        grads["W_hh"] += outer_sum(da, h[t - 1])
-        grads["b_h"] += batch_sum(da)
+        # both roads into h_t add; back through tanh: dh_t/da_t = diag(1 - h_t^2)
+        da[t - 1] = slope(h[t]) * (dh_out[t - 1] + dh_next)
         # pass the gradient back to h_{t-1} through W_hh (transposed)
-        dh_next = mv(W_hh.T, da)
+        dh_next = mv(W_hh.T, da[t - 1])
+    # the same weights are used at every step, so their gradients sum over t:
+    # dL/dW_xh = sum_t delta_t x_t^T, dL/dW_hh = sum_t delta_t h_{t-1}^T, dL/db_h = sum_t delta_t
+    grads = {"W_xh": outer_sum(da, xs), "W_hh": outer_sum(da, h[:-1]),
+             # output layer: z_t = W_oh h_t + b_o
+             "W_oh": outer_sum(dz, h[1:]), "b_h": batch_sum(da), "b_o": batch_sum(dz)}
     grads["h0"] = dh_next
     return grads

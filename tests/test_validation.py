@@ -129,3 +129,13 @@ def test_choices_are_listed():
         bc.rnn_forward(P, XS, output="relu")
     for choice in bc.OUTPUTS:
         assert repr(choice) in str(error.value)
+
+
+def test_finite_check_accepts_huge_numbers_and_finds_nan_and_inf():
+    from bptt_core._validate import require_finite
+
+    require_finite("x", np.array([1e200, -3e200]))  # huge but finite: accepted
+    with pytest.raises(ValueError, match=r"x: expected finite numbers, got 1 NaN/inf.*\(1,\)"):
+        require_finite("x", np.array([1e200, np.inf]))
+    with pytest.raises(ValueError, match=r"x: expected finite numbers, got 1 NaN/inf.*\(0, 1\)"):
+        require_finite("x", np.array([[1.0, np.nan]]))
