@@ -266,7 +266,7 @@ def rnn_forward(
     f, _ = ACTIVATIONS[require_choice("activation", activation, ACTIVATIONS)]
     W_xh, W_hh, W_oh, b_h, b_o = params.W_xh, params.W_hh, params.W_oh, params.b_h, params.b_o
     T = xs.shape[0]
-    H, O = b_h.shape[0], b_o.shape[0]
+    H = b_h.shape[0]
     batch = xs.shape[1:-1]
     h = np.empty((T + 1, *batch, H))
     h[0] = h0
