@@ -132,7 +132,7 @@ def directive_blocks(text: str):
         if match:
             open_fences.append(match.group("fence"))
             options = {}
-            for following in lines[i + 1:]:
+            for following in lines[i + 1 + argument_lines(lines[i + 1:]):]:
                 opt = OPTION.match(following)
                 if not opt:
                     break
@@ -142,6 +142,20 @@ def directive_blocks(text: str):
             open_fences.pop()
         elif PLAIN_FENCE.match(line):
             in_code = PLAIN_FENCE.match(line).group(1)
+
+
+def argument_lines(body: list[str]) -> int:
+    """How many lines after a directive's first line still belong to its argument.
+
+    MyST continues an argument (an admonition's long title) over the next lines when options
+    follow them with no blank line in between.
+    """
+    for count, line in enumerate(body):
+        if not line.strip() or FENCE.match(line) or PLAIN_FENCE.match(line):
+            return 0
+        if OPTION.match(line):
+            return count
+    return 0
 
 
 def read_book(root: Path = ROOT) -> Book:
@@ -383,6 +397,11 @@ def split_blocks(ctx: Context, lines: list[str]):
             raise ConversionError(f"{ctx.where}: directive {{{match.group('name')}}} is never "
                                   f"closed")
         body = [b[len(indent):] if b.startswith(indent) else b.lstrip() for b in lines[i + 1:j]]
+        arg = match.group("arg")
+        continued = argument_lines(body)
+        if continued:  # MyST: a long argument goes on until the options start
+            arg = " ".join([arg, *(line.strip() for line in body[:continued])])
+            body = body[continued:]
         options = {}
         while body and OPTION.match(body[0]):
             opt = OPTION.match(body[0])
@@ -391,7 +410,7 @@ def split_blocks(ctx: Context, lines: list[str]):
         if plain:
             yield plain
             plain = []
-        yield Directive(match.group("name"), match.group("arg"), options, body, indent)
+        yield Directive(match.group("name"), arg, options, body, indent)
         i = j + 1
     if plain:
         yield plain
