@@ -1,34 +1,43 @@
 """Coursework: graded assignment notebooks, their student release, and a grader that explains.
 
     python -m coursework release book/assignments -o release/
-    python -m coursework grade submissions/ -o grades.csv [--source book/assignments]
+    python -m coursework grade submissions/ -o grades.csv [--jobs N] [--shard i/n]
+    python -m coursework merge shard1.csv shard2.csv ... -o grades.csv
 
 The source notebooks (book/assignments) are in nbgrader's format (see notebooks.py), so an
 instructor who uses nbgrader can take them as they are. ``release`` writes the students'
 notebooks: solutions replaced by ``raise NotImplementedError()``, hidden tests removed, outputs
-cleared. ``grade`` runs each student's notebooks, one kernel each, with the source's test
-cells (hidden tests included), and writes one CSV row per student and task: student,
-assignment, task, points, max_points, feedback. The feedback of a lost point is the
-self-check's verdict (bptt_core.checks): the likely mistake and how to fix it, or which output
-is wrong and by how much.
+cleared. ``grade`` runs each student's notebook in a sandboxed kernel (sandbox.py, runner.py),
+then reaches every verdict in its own process: the source's test cells, hidden tests included,
+run here with each graded function standing for the student's one (remote.py, verdict.py), so
+nothing a submission does to its own interpreter can turn a wrong answer into points. It
+writes one CSV row per student and task (student, assignment, task, points, max_points,
+feedback), a gradebook with one row per student, and a feedback file per student. The
+feedback of a lost point is the self-check's verdict (bptt_core.checks): the likely mistake and
+how to fix it, or which output is wrong and by how much.
+
+This package is the instructors' tool; students import only the engine, ``bptt_core``.
 """
 
-from .grading import COLUMNS, Report, assemble, grade_class, grade_notebook, summary, write_csv
-from .notebooks import Assignment, FormatError, load_assignment, load_source, student_version
-from .release import release
+from __future__ import annotations
 
-__all__ = [
-    "COLUMNS",
-    "Assignment",
-    "FormatError",
-    "Report",
-    "assemble",
-    "grade_class",
-    "grade_notebook",
-    "load_assignment",
-    "load_source",
-    "release",
-    "student_version",
-    "summary",
-    "write_csv",
-]
+import importlib
+from typing import Any
+
+from .notebooks import Assignment, FormatError, load_assignment, load_source, student_version
+from .release import release  # the function (it shadows the module of the same name)
+
+_EXPORTS = {
+    "COLUMNS": "gradebook", "Report": "grading", "assemble": "grading",
+    "grade_class": "grading", "grade_notebook": "grading", "summary": "grading",
+    "write_csv": "gradebook",
+}
+__all__ = ["COLUMNS", "Assignment", "FormatError", "Report", "assemble", "grade_class",
+           "grade_notebook", "load_assignment", "load_source", "release", "student_version",
+           "summary", "write_csv"]
+
+
+def __getattr__(name: str) -> Any:  # the kernel imports coursework.kernel: keep that light
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module 'coursework' has no attribute {name!r}")

@@ -1,18 +1,27 @@
-"""Grade a class: every student's notebooks, each in its own kernel, one CSV row per task.
+"""Grade a class: every student's notebooks, each in a sandboxed kernel, one CSV row per task.
 
 A submission is never trusted for anything but its solution cells. The notebook that runs is
 the source notebook with each solution cell replaced by the student's cell of the same
-grade_id: the test cells (with their hidden tests), the setup cells and the order of the cells
-are the source's. Cells the student added ride along after the cell they followed. Whatever a
-notebook does (a syntax error, an exception, an endless loop, a dead kernel), its tasks are
+grade_id, and without the test cells: the setup cells and the order of the cells are the
+source's. Cells the student added ride along after the cell they followed. Then the source's
+test cells, hidden tests included, run in the grader's own process (coursework.verdict) and
+call the student's functions in the kernel through the probe. Whatever a notebook does (a
+syntax error, an exception, an endless loop, a dead kernel, a resource limit), its tasks are
 scored and the run goes on; submissions are read, never written: each student's folder is
-copied to a temporary directory and runs there.
+copied to a scratch folder, the only place the sandboxed kernel can write.
+
+Notebooks are graded in parallel (``jobs`` worker processes, one kernel each); the rows come
+out in the same order as a serial run. Each finished notebook's result is kept in a state
+folder, so an interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import copy
-import csv
+import functools
+import hashlib
+import json
+import multiprocessing
 import os
 import re
 import shutil
@@ -20,26 +29,30 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from nbformat import NotebookNode
 
+from .gradebook import COLUMNS  # noqa: F401 -- re-exported
 from .notebooks import (
     SOLUTION,
     STUB,
     Assignment,
     grade_id,
     is_solution,
+    load_assignment,
     read_notebook,
     replace_regions,
 )
-from .runner import CellRun, KernelStartError, run_notebook
+from .runner import CellRun, KernelSession, KernelStartError
+from .sandbox import Sandbox
+from .verdict import Verdict, judge
 
-COLUMNS = ("student", "assignment", "task", "points", "max_points", "feedback")
 DEFAULT_TIMEOUT = 120.0  # seconds per notebook; the book's assignments run in a few seconds
-DEFAULT_CELL_TIMEOUT = 30.0  # seconds per cell
+DEFAULT_CELL_TIMEOUT = 30.0  # seconds per cell, and per call of a graded function
 MAX_FEEDBACK = 700  # characters: a traceback's first lines, not a page of it
 SKIPPED_NAMES = frozenset({".git", ".ipynb_checkpoints", "__pycache__", "__MACOSX", ".venv",
                            "venv", "node_modules"})
@@ -85,6 +98,7 @@ class Report:
     results: dict[str, dict[str, NotebookResult]] = field(default_factory=dict)
     ignored: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    resumed: int = 0  # notebooks whose result came from the state of an earlier run
 
     @property
     def rows(self) -> list[Row]:
@@ -213,9 +227,9 @@ def _what_happened(run: CellRun) -> str:
     return run.reason
 
 
-def score(assignment: Assignment, assembled: Assembled,
-          runs: list[CellRun]) -> list[tuple[str, float, str]]:
-    """(task, points, feedback) for every task of the assignment, from the cells' runs."""
+def score(assignment: Assignment, assembled: Assembled, runs: list[CellRun],
+          verdicts: dict[str, Verdict]) -> list[tuple[str, float, str]]:
+    """(task, points, feedback) for every task, from the verdicts and the cells' runs."""
     position = {role: index for index, role in enumerate(assembled.roles)}
     setup_failures = [
         f"the notebook's cell {gid} failed ({_what_happened(runs[index])})"
@@ -225,8 +239,8 @@ def score(assignment: Assignment, assembled: Assembled,
     results, previous = [], -1
     for task in assignment.tasks:
         here = position[("source", task.grade_id)]
-        test = runs[here]
-        if test.status == "ok":
+        verdict = verdicts.get(task.grade_id, Verdict(False, "not graded"))
+        if verdict.passed:
             results.append((task.grade_id, task.points, "✓ correct"))
             previous = here
             continue
@@ -234,19 +248,14 @@ def score(assignment: Assignment, assembled: Assembled,
         for index in range(previous + 1, here):  # this task's cells: the student's code
             kind, gid = assembled.roles[index]
             if kind in ("solution", "extra") and runs[index].status in ("error", "timeout",
-                                                                         "died"):
+                                                                         "died", "not run"):
                 cell = f"cell {gid}" if gid else "a cell you added"
                 causes.append(f"your code ({cell}) {_what_happened(runs[index])}")
-        if test.status == "error" and test.ename == "AssertionError" and test.evalue:
-            verdict = test.evalue  # the self-check's message: what is wrong and how to fix it
-        elif test.status == "error":
-            verdict = f"{'then ' if causes else ''}the test failed: {test.ename}: {test.evalue}"
-        elif test.status in ("timeout", "died"):
-            verdict = f"the test {test.evalue}"  # "was still running after ...", "killed ..."
-        else:
-            verdict = test.reason
+        message = verdict.message
+        if causes and not message.startswith("✗"):
+            message = f"then {message}"
         context = [f for f in setup_failures if f not in causes][:1]
-        results.append((task.grade_id, 0.0, _one_line("; ".join([*causes, *context, verdict]))))
+        results.append((task.grade_id, 0.0, _one_line("; ".join([*causes, *context, message]))))
         previous = here
     return results
 
@@ -309,13 +318,24 @@ def _copy_folder(folder: Path, target: Path) -> None:
         target.mkdir(parents=True, exist_ok=True)
 
 
+def kernel_notebook(assignment: Assignment, assembled: Assembled) -> NotebookNode:
+    """The notebook the kernel runs: the assembled one with the test cells emptied (their
+    code runs in the grader; the cells stay, so that positions match ``assembled.roles``)."""
+    nb = copy.deepcopy(assembled.notebook)
+    tasks = {task.grade_id for task in assignment.tasks}
+    for cell, (kind, gid) in zip(nb.cells, assembled.roles):
+        if kind == "source" and gid in tasks:
+            cell.source = ""
+    return nb
+
+
 def grade_notebook(student: str, folder: Path, assignment: Assignment, workdir: Path, *,
-                   timeout: float = DEFAULT_TIMEOUT,
+                   sandbox: Sandbox, timeout: float = DEFAULT_TIMEOUT,
                    cell_timeout: float = DEFAULT_CELL_TIMEOUT) -> NotebookResult:
     """Grade one assignment of one student, whose files are in ``folder`` (read only).
 
     ``workdir`` is an empty scratch folder; the student's folder is copied into it and the
-    notebook runs there.
+    notebook runs there, in ``sandbox``.
     """
     started = time.monotonic()
     path, note = find_submission(folder, assignment.filename)
@@ -331,30 +351,39 @@ def grade_notebook(student: str, folder: Path, assignment: Assignment, workdir: 
             f"{where} could not be read: {error}"
         return NotebookResult(_zero(student, assignment, problem), problem=problem)
     assembled = assemble(assignment, submitted)
-    copied = workdir / "submission"
-    _copy_folder(folder, copied)
-    cwd = copied / where.parent
+    scratch = workdir / "submission"
+    _copy_folder(folder, scratch)
+    cwd = scratch / where.parent
     cwd.mkdir(parents=True, exist_ok=True)
+    session = KernelSession(kernel_notebook(assignment, assembled), cwd, scratch, sandbox,
+                            timeout=timeout, cell_timeout=cell_timeout)
     try:
-        runs = run_notebook(assembled.notebook, cwd, timeout=timeout, cell_timeout=cell_timeout)
+        runs = session.run()
+        verdicts = judge(assignment, session, call_timeout=cell_timeout)
     except KernelStartError as error:
         problem = f"grader error: {error}"
         return NotebookResult(_zero(student, assignment, problem), problem=problem,
                               grader_error=True, seconds=time.monotonic() - started)
+    finally:
+        session.close()
     rows = [Row(student, assignment.name, task, points, max_points, feedback)
             for (task, points, feedback), max_points
-            in zip(score(assignment, assembled, runs), (t.points for t in assignment.tasks))]
+            in zip(score(assignment, assembled, runs, verdicts),
+                   (t.points for t in assignment.tasks))]
     problems = [note] if note else []
     for (kind, gid), run in zip(assembled.roles, runs):
-        if run.status in ("timeout", "died"):
+        if run.status in ("timeout", "died") or run.ename == "MemoryError":
             problems.append(f"{'a cell you added' if kind == 'extra' else f'cell {gid}'} "
                             f"{run.evalue}")
     if any(run.status == "not run" for run in runs):
         problems.append(next(run.reason for run in runs if run.status == "not run"))
+    problems += [f"{task}: {v.message}" for task, v in verdicts.items()
+                 if not v.passed and v.message.startswith(("your function", "grader error"))]
     problems += list(assembled.notes.values())
     problems += tampering(assembled)
+    failed = any(v.message.startswith("grader error") for v in verdicts.values())
     return NotebookResult(rows, problem="; ".join(dict.fromkeys(problems)),
-                          seconds=time.monotonic() - started)
+                          grader_error=failed, seconds=time.monotonic() - started)
 
 
 # --- the class ---------------------------------------------------------------------------------
@@ -376,53 +405,174 @@ def students_in(submissions: Path) -> tuple[list[tuple[str, Path]], list[str]]:
 Progress = Callable[[int, int, str, str, NotebookResult | None], None]
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """"i/n" -> (i, n) with 1 <= i <= n; ValueError otherwise."""
+    try:
+        i, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard: expected i/n such as 2/8, got {text!r}") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"--shard: expected 1 <= i <= n, got {text!r}")
+    return i, n
+
+
+def shard_of(students: list[tuple[str, Path]], shard: tuple[int, int] | None
+             ) -> list[tuple[str, Path]]:
+    """Shard i of n: the students at positions i-1, i-1+n, ... of the sorted list (fixed by
+    the names alone, so every machine of a cluster picks the same slice)."""
+    if shard is None:
+        return students
+    i, n = shard
+    return [entry for position, entry in enumerate(students) if position % n == i - 1]
+
+
+def repository_of(path: Path) -> Path | None:
+    """The git repository (or checkout) that holds ``path``, if any."""
+    for folder in [path, *path.parents]:
+        if (folder / ".git").exists():
+            return folder
+    return None
+
+
+def _fingerprint(folder: Path, assignment: Assignment, options: tuple) -> str:
+    """What a notebook's grade depends on: the source, the student's files, the options."""
+    digest = hashlib.sha256(repr(options).encode())
+    digest.update(assignment.path.read_bytes())
+    for path in sorted(folder.rglob("*")):
+        parts = path.relative_to(folder).parts
+        if any(part in SKIPPED_NAMES for part in parts) or not path.is_file() \
+                or path.is_symlink():
+            continue
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        try:
+            if path.stat().st_size <= MAX_COPIED_FILE:
+                digest.update(path.read_bytes())
+        except OSError:
+            continue
+    return digest.hexdigest()
+
+
+def _state_file(state: Path, student: str, assignment: Assignment) -> Path:
+    return state / student / f"{assignment.name}.json"
+
+
+def _load_state(path: Path, key: str) -> NotebookResult | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("key") != key:
+            return None
+        return NotebookResult([Row(**row) for row in data["rows"]], problem=data["problem"],
+                              grader_error=data["grader_error"], seconds=data["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _save_state(path: Path, key: str, result: NotebookResult) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps({"key": key, "rows": [asdict(row) for row in result.rows],
+                                   "problem": result.problem,
+                                   "grader_error": result.grader_error,
+                                   "seconds": result.seconds}), encoding="utf-8")
+    os.replace(partial, path)
+
+
+@functools.cache
+def _assignment(path: str) -> Assignment:
+    return load_assignment(Path(path))
+
+
+def _grade_one(student: str, folder: Path, assignment_path: str, scratch: Path,
+               sandbox: Sandbox, timeout: float, cell_timeout: float) -> NotebookResult:
+    """One notebook, in a worker process: never raises."""
+    assignment = _assignment(assignment_path)
+    workdir = Path(tempfile.mkdtemp(dir=scratch))
+    try:
+        return grade_notebook(student, folder, assignment, workdir, sandbox=sandbox,
+                              timeout=timeout, cell_timeout=cell_timeout)
+    except Exception as error:  # noqa: BLE001 -- one notebook must not stop the class
+        problem = f"grader error: {type(error).__name__}: {error}"
+        return NotebookResult(_zero(student, assignment, problem), problem=problem,
+                              grader_error=True)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def grade_class(submissions: Path, assignments: list[Assignment], *,
+                sandbox: Sandbox | None = None, jobs: int = 1,
+                shard: tuple[int, int] | None = None, state: Path | None = None,
                 timeout: float = DEFAULT_TIMEOUT, cell_timeout: float = DEFAULT_CELL_TIMEOUT,
                 progress: Progress | None = None) -> Report:
-    """Grade every student folder in ``submissions`` on every assignment, one kernel at a time.
+    """Grade every student folder in ``submissions`` (or shard i of n) on every assignment.
 
-    ``progress(done, total, student, assignment, result)`` is called before each notebook
-    (result None) and after it. An unexpected error while grading one notebook is recorded
-    as a grader error on its tasks, and the run goes on.
+    ``jobs`` notebooks at a time, each in its own worker process and kernel; the report is in
+    the order of a serial run. With ``state``, each finished notebook's result is kept there
+    and reused by a later run when nothing it depends on changed (resume).
+    ``progress(done, total, student, assignment, result)`` is called after each notebook (and
+    once with result None at the start).
     """
     started = time.monotonic()
+    sandbox = sandbox or Sandbox(None)
     report = Report(assignments)
-    students, report.ignored = students_in(submissions)
-    total, done = len(students) * len(assignments), 0
-    with tempfile.TemporaryDirectory(prefix="bptt-grading-") as scratch:
-        for student, folder in students:
-            report.results[student] = {}
-            for assignment in assignments:
-                if progress:
-                    progress(done, total, student, assignment.name, None)
-                workdir = Path(tempfile.mkdtemp(dir=scratch))
-                try:
-                    result = grade_notebook(student, folder, assignment, workdir,
-                                            timeout=timeout, cell_timeout=cell_timeout)
-                except Exception as error:  # noqa: BLE001 -- one notebook must not stop the class
-                    problem = f"grader error: {type(error).__name__}: {error}"
-                    result = NotebookResult(_zero(student, assignment, problem),
-                                            problem=problem, grader_error=True)
-                finally:
-                    shutil.rmtree(workdir, ignore_errors=True)
-                report.results[student][assignment.name] = result
-                done += 1
-                if progress:
-                    progress(done, total, student, assignment.name, result)
+    everyone, report.ignored = students_in(submissions)
+    students = shard_of(everyone, shard)
+    order = [(student, folder, a) for student, folder in students for a in assignments]
+    total, done = len(order), 0
+    results: dict[tuple[str, str], NotebookResult] = {}
+    options = (timeout, cell_timeout, sandbox.on, sandbox.limits)
+    keys = {}
+    if state is not None:
+        for student, folder, a in order:
+            key = keys[(student, a.name)] = _fingerprint(folder, a, options)
+            kept = _load_state(_state_file(state, student, a), key)
+            if kept is not None:
+                results[(student, a.name)] = kept
+    report.resumed = len(results)
+    done = len(results)
+    if progress:
+        progress(done, total, "", "", None)
+    todo = [(s, f, a) for s, f, a in order if (s, a.name) not in results]
+    with tempfile.TemporaryDirectory(prefix="bptt-grading-") as scratch_root:
+        scratch = Path(scratch_root)
+        hidden = [p for p in (submissions.resolve(), state.resolve() if state else None,
+                              scratch, *[a.path.resolve().parent for a in assignments],
+                              *[repository_of(a.path.resolve()) for a in assignments],
+                              repository_of(submissions.resolve())) if p is not None]
+        sandbox = Sandbox(sandbox.bwrap, hidden=[*sandbox.hidden, *hidden],
+                          limits=sandbox.limits)
+
+        def finished(student: str, a: Assignment, result: NotebookResult) -> None:
+            nonlocal done
+            results[(student, a.name)] = result
+            if state is not None and not result.grader_error:
+                _save_state(_state_file(state, student, a), keys[(student, a.name)], result)
+            done += 1
+            if progress:
+                progress(done, total, student, a.name, result)
+
+        if jobs <= 1:
+            for student, folder, a in todo:
+                finished(student, a, _grade_one(student, folder, str(a.path), scratch, sandbox,
+                                                timeout, cell_timeout))
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+                futures = {pool.submit(_grade_one, student, folder, str(a.path), scratch,
+                                       sandbox, timeout, cell_timeout): (student, a)
+                           for student, folder, a in todo}
+                for future in as_completed(futures):
+                    student, a = futures[future]
+                    try:
+                        result = future.result()
+                    except Exception as error:  # noqa: BLE001 -- a worker that died
+                        problem = f"grader error: {type(error).__name__}: {error}"
+                        result = NotebookResult(_zero(student, a, problem), problem=problem,
+                                                grader_error=True)
+                    finished(student, a, result)
+    for student, _folder in students:
+        report.results[student] = {a.name: results[(student, a.name)] for a in assignments}
     report.seconds = time.monotonic() - started
     return report
-
-
-def write_csv(rows: Iterable[Row], path: Path) -> None:
-    """The rows as CSV with a header, written to a temporary file first, then renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    with partial.open("w", newline="", encoding="utf-8") as out:
-        writer = csv.writer(out)
-        writer.writerow(COLUMNS)
-        for row in rows:
-            writer.writerow(row.as_csv())
-    os.replace(partial, path)
 
 
 def summary(report: Report) -> str:
@@ -467,24 +617,43 @@ def summary(report: Report) -> str:
 
 
 class ProgressBar:
-    """A progress bar on a terminal, one line per notebook otherwise (logs, CI)."""
+    """A progress bar with an ETA on a terminal, one line per notebook otherwise (logs, CI)."""
 
     def __init__(self, stream=None) -> None:  # type: ignore[no-untyped-def]
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self.started = time.monotonic()
+        self.first = 0  # notebooks already done (resumed) when the run started
+
+    def eta(self, done: int, total: int) -> str:
+        graded = done - self.first
+        if graded <= 0 or done >= total:
+            return ""
+        seconds = (time.monotonic() - self.started) / graded * (total - done)
+        minutes, seconds = divmod(int(seconds + 0.5), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"ETA {hours:d}:{minutes:02d}:{seconds:02d}"
 
     def __call__(self, done: int, total: int, student: str, assignment: str,
                  result: NotebookResult | None) -> None:
+        if result is None:  # the start: what was resumed
+            self.started, self.first = time.monotonic(), done
+            if done:
+                self.stream.write(f"resumed: {done} of {total} notebooks were graded by an "
+                                  f"earlier run\n")
+            return
         width = 30
         filled = width * done // total if total else width
         bar = "#" * filled + "-" * (width - filled)
+        eta = self.eta(done, total)
         if self.tty:
-            what = f"{student} / {assignment}" if result is None else ""
-            self.stream.write(f"\r\x1b[2K[{bar}] {done}/{total} {what}"[:160])
-            if done == total and result is not None:
+            self.stream.write(f"\r\x1b[2K[{bar}] {done}/{total} {eta} {student} / "
+                              f"{assignment}"[:160])
+            if done == total:
                 self.stream.write("\n")
-        elif result is not None:
+        else:
             maximum = sum(row.max_points for row in result.rows)
-            self.stream.write(f"[{bar}] {done}/{total} {student} / {assignment}: "
-                              f"{result.points:g}/{maximum:g} ({result.seconds:.1f} s)\n")
+            self.stream.write(f"[{bar}] {done}/{total} {eta + ' ' if eta else ''}{student} / "
+                              f"{assignment}: {result.points:g}/{maximum:g} "
+                              f"({result.seconds:.1f} s)\n")
         self.stream.flush()

@@ -241,8 +241,36 @@ def test_own_code_finds_the_engine_through_a_helper():
         return helper(params, cache, dy)
 
     result = A.check_own_code(bptt, "rnn_backward")
-    assert not result and "rnn_backward (through helper)" in result.message
+    assert not result and "calls rnn.rnn_backward" in result.message
     assert A.check_own_code(engine_step_grads, "rnn_backward")
+
+
+def test_own_code_follows_aliases_defaults_and_other_routes():
+    from bptt_core.anatomy import contributions
+    from bptt_core.rnn import rnn_backward as rb
+
+    def by_alias(params, cache, dy):
+        return rb(params, cache, dy)
+
+    def by_default(params, cache, dy, backward=bc.rnn_backward):
+        return backward(params, cache, dy)
+
+    def by_contributions(params, cache, dy):
+        return contributions(params, cache, dy, "W_hh").sum(axis=(0, 1))
+
+    for cheat in (by_alias, by_default, by_contributions):
+        result = A.check_own_code(cheat, "rnn_backward", "loss_and_grads")
+        assert not result and result.mistake == "called the engine", cheat.__name__
+
+
+def test_own_code_does_not_flag_a_function_that_only_shares_an_engine_name():
+    def rnn_backward(params, cache, dy):  # the learner's own, named like the engine's
+        return {"W_hh": np.zeros_like(params.W_hh)}
+
+    def bptt(params, cache, dy):
+        return rnn_backward(params, cache, dy)
+
+    assert A.check_own_code(bptt, "rnn_backward")
 
 
 def test_a_wrong_form_of_output_is_described():

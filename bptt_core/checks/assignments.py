@@ -21,8 +21,10 @@ is asked to write (bc.rnn_backward inside a hand-written BPTT passes every other
 from __future__ import annotations
 
 import copy
+import functools
+import importlib
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -111,45 +113,120 @@ def _check(function: Callable, args: tuple, expected: object,
     return diagnose(got, expected, mistakes)
 
 
-def _referenced_names(code: types.CodeType) -> Iterator[str]:
-    """Every global and attribute name a code object and the code nested in it refer to."""
-    yield from code.co_names
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            yield from _referenced_names(const)
+# Engine functions that give the answer of the function named on the left: calling any of them
+# inside the graded function counts as calling it ("x.*" stands for every function of module x).
+ROUTES: dict[str, tuple[str, ...]] = {
+    "rnn_backward": ("rnn_backward", "backward_with_future", "contributions", "loss_and_grads",
+                     "checkpointed_loss_and_grads", "truncated_bptt", "rtrl",
+                     "tape_loss_and_grads", "bptt_core.autodiff.*", "gradient_check"),
+    "loss_and_grads": ("loss_and_grads", "checkpointed_loss_and_grads", "tape_loss_and_grads",
+                       "bptt_core.autodiff.*"),
+    "rnn_forward": ("rnn_forward", "loss_and_grads"),
+    "numerical_gradient": ("numerical_gradient", "gradient_check"),
+    "global_norm": ("global_norm", "clip_grad_norm"),
+    "truncation_mask": ("truncation_mask", "truncation_windows"),
+    "lstm_step_backward": ("lstm_step_backward", "lstm_backward"),
+    "lstm_backward": ("lstm_backward", "loss_and_grads", "tape_loss_and_grads",
+                      "bptt_core.autodiff.*"),
+    "mse_loss": ("mse_loss", "loss_and_grads"),
+}
+ALWAYS_ROUTES = ("bptt_core.checks.*",)  # the self-checks compute every answer
+
+
+def forbidden(qualified: str, names: tuple[str, ...]) -> bool:
+    """Does the engine function ``qualified`` (e.g. "bptt_core.rnn.rnn_backward") give the
+    answer of one of the engine functions ``names``, directly or by another route (ROUTES)?"""
+    short = qualified.rsplit(".", 1)[-1]
+    for route in (*[r for n in names for r in ROUTES.get(n, (n,))], *ALWAYS_ROUTES):
+        if route.endswith(".*"):
+            if qualified.startswith(route[:-1]):
+                return True
+        elif short == route:
+            return True
+    return False
+
+
+def _engine_name(obj: object) -> str | None:
+    """"module.qualname" when ``obj`` is a function of bptt_core (by identity), else None."""
+    module = getattr(obj, "__module__", None) or ""
+    name = getattr(obj, "__name__", None)
+    if not (module == "bptt_core" or module.startswith("bptt_core.")) or name is None:
+        return None
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError:
+        return None
+    return f"{module}.{getattr(obj, '__qualname__', name)}" if found is obj else None
+
+
+def reachable_engine_functions(function: Callable, skip: frozenset[str] = frozenset()
+                               ) -> set[str]:
+    """The engine functions ``function`` can reach without running it, found by identity.
+
+    Follows the names its code (and the code nested in it) uses, through its globals, the
+    attributes of modules it uses (``bc.rnn_backward``), its defaults and closure, and the
+    learner's own functions it reaches in turn; an alias (``from bptt_core.rnn import
+    rnn_backward as rb``) is the engine's function, a learner's function that merely shares an
+    engine name is not. Names in ``skip`` are not followed.
+    """
+    found: set[str] = set()
+    seen: set[int] = set()
+    todo: list[object] = [function]
+    while todo:
+        current = todo.pop()
+        if isinstance(current, functools.partial):
+            todo += [current.func, *current.args, *current.keywords.values()]
+            continue
+        if isinstance(current, types.MethodType):
+            todo.append(current.__func__)
+            continue
+        engine = _engine_name(current)
+        if engine is not None:
+            found.add(engine)
+            continue
+        code = getattr(current, "__code__", None)
+        if not isinstance(code, types.CodeType) or id(code) in seen:
+            continue
+        seen.add(id(code))
+        names: set[str] = set()
+        codes = [code]
+        while codes:
+            c = codes.pop()
+            names.update(c.co_names)
+            codes += [k for k in c.co_consts if isinstance(k, types.CodeType)]
+        namespace = getattr(current, "__globals__", {})
+        values = [namespace[n] for n in names if n in namespace and n not in skip]
+        for module in [v for v in values if isinstance(v, types.ModuleType)]:
+            values += [getattr(module, n) for n in names if n in vars(module)]
+        values += list(getattr(current, "__defaults__", None) or ())
+        values += list((getattr(current, "__kwdefaults__", None) or {}).values())
+        for cell in getattr(current, "__closure__", None) or ():
+            try:
+                values.append(cell.cell_contents)
+            except ValueError:  # a closure variable not assigned yet
+                continue
+        todo += [v for v in values if callable(v) and not isinstance(v, type)]
+    return found
 
 
 def check_own_code(function: Callable, *names: str) -> CheckResult:
-    """✓ unless ``function`` refers to one of ``names`` (bptt_core functions it must not call).
+    """✓ unless ``function`` reaches one of the engine functions ``names`` (by identity, through
+    aliases, or by another engine route to the same answer: ROUTES).
 
-    Follows the functions of the learner's notebook that ``function`` calls (those defined in
-    the same module), so a helper that calls bc.rnn_backward is found too.
+    The grader runs this check in its own process on a stand-in for the learner's function,
+    which answers it from the learner's kernel (and adds the engine functions the graded calls
+    entered).
     """
-    seen: set[int] = set()
-    todo = [function]
-    while todo:
-        current = todo.pop()
-        code = getattr(current, "__code__", None)
-        if code is None or id(code) in seen:
-            continue
-        seen.add(id(code))
-        used = set(_referenced_names(code))
-        found = [name for name in names if name in used]
-        if found:
-            where = "" if current is function else f" (through {current.__name__})"
-            return CheckResult(False, f"✗ {function.__name__} calls {', '.join(found)}{where}: "
-                                      f"this task asks you to write it yourself; bptt_core is "
-                                      f"there to compare with, not to call",
-                               mistake="called the engine")
-        module = getattr(current, "__module__", None)
-        called = [getattr(current, "__globals__", {}).get(name) for name in used]
-        for cell in getattr(current, "__closure__", None) or ():  # helpers defined in a function
-            try:
-                called.append(cell.cell_contents)
-            except ValueError:  # a closure variable not assigned yet
-                continue
-        todo += [other for other in called
-                 if isinstance(other, types.FunctionType) and other.__module__ == module]
+    remote = getattr(function, "remote_own_code", None)
+    if callable(remote):
+        return remote(tuple(names))
+    found = sorted(q for q in reachable_engine_functions(function) if forbidden(q, names))
+    if found:
+        shown = ", ".join(q.removeprefix("bptt_core.") for q in found[:3])
+        return CheckResult(False, f"✗ {getattr(function, '__name__', 'your function')} calls "
+                                  f"{shown}: this task asks you to write it yourself; "
+                                  f"bptt_core is there to compare with, not to call",
+                           mistake="called the engine")
     return CheckResult(True, "✓ your own code")
 
 
@@ -444,6 +521,9 @@ def numerical_problem(seed: int = 0, name: str = "W_hh") -> tuple[Callable, np.n
     def loss(value: np.ndarray) -> float:
         return loss_and_grads(params.replace(**{name: value}), xs, targets, h0=h0)[0]
 
+    # how the grader rebuilds f inside a learner's kernel (coursework sends recipes, not code)
+    loss.recipe = {"call": "bptt_core.checks.assignments:numerical_problem",  # type: ignore
+                   "args": [seed, name], "pick": 0}
     return loss, getattr(params, name).copy()
 
 
@@ -488,8 +568,12 @@ def check_numerical_gradient(numerical: Callable, seed: int = 0,
     except Exception as error:  # the learner's code: report it, do not crash the page
         return CheckResult(False, f"✗ your function raised {type(error).__name__}: {error}")
     if given.shape != x.shape or not np.array_equal(given, x):
-        return CheckResult(False, f"✗ likely mistake, x not restored: "
-                                  f"{NUMERICAL_MISTAKES['x not restored']}",
+        hint = NUMERICAL_MISTAKES["x not restored"]
+        if given.shape == x.shape and np.allclose(given, x, rtol=1e-12, atol=1e-15):
+            hint = ("x is back only up to rounding: x[i] += eps, then -= 2 * eps, then "
+                    "+= eps does not give the old float back exactly (each step rounds). "
+                    "Save old = x[i] before nudging and assign x[i] = old at the end")
+        return CheckResult(False, f"✗ likely mistake, x not restored: {hint}",
                            mistake="x not restored")
     mistakes = {m: (mistaken_numerical_gradient(f, x, eps, m), hint)
                 for m, hint in NUMERICAL_MISTAKES.items()}
