@@ -35,6 +35,7 @@ from .rnn import (
     softmax,
 )
 from .rtrl import rtrl_loss_and_grads
+from .stateful import randomized_truncation, train_stateful, window_loss_and_grads
 from .tasks import ADDING_BASELINE, adding_problem
 from .truncation import truncated_bptt, truncation_mask, truncation_windows
 
@@ -75,6 +76,7 @@ __all__ = [
     "mse_loss",
     "numerical_gradient",
     "product_norms",
+    "randomized_truncation",
     "reach",
     "rel_error",
     "rnn_backward",
@@ -85,8 +87,10 @@ __all__ = [
     "tape_loss_and_grads",
     "to_torch_state_dict",
     "train",
+    "train_stateful",
     "truncated_bptt",
     "truncation_mask",
     "truncation_windows",
+    "window_loss_and_grads",
 ]
 __version__ = "0.1.0"
