@@ -1,12 +1,12 @@
 """Truncation in practice (chapter 14): a long stream, windows, and randomized truncation.
 
 Stateful training cuts one long stream (or B streams side by side) into consecutive windows of
-k steps and makes one update per window. The forward pass of window w starts from the state
+k1 steps and makes one update per window. The forward pass of window w starts from the state
 the previous window ended in, carried across as a constant; the backward pass stays inside the
-window. For windows (s_{w-1}, s_w] this is BPTT(k, k) with an update after every window:
+window. For windows (e_{w-1}, e_w] this is BPTT(k1, k1) with an update after every window:
 
-    L_w = loss of steps s_{w-1}+1..s_w,  run from h_{s_{w-1}} (a constant),
-    theta <- update(theta, dL_w/dtheta),  h_{s_w} carried to window w + 1.
+    L_w = loss of steps e_{w-1}+1..e_w,  run from h_{e_{w-1}} (a constant),
+    theta <- update(theta, dL_w/dtheta),  h_{e_w} carried to window w + 1.
 
 Randomized truncation (Tallec & Ollivier 2017) keeps the link from h_j back to h_{j-1} in the
 backward pass with probability pi, independently for every j = 1..T, and divides what crosses a
@@ -94,7 +94,7 @@ def link_factors(kept: object, pi: float, *, reweight: bool = True) -> np.ndarra
 
 
 def pair_weights(kept: object, pi: float, *, reweight: bool = True) -> np.ndarray:
-    """mu[t - 1, k - 1] = prod_{j=k+1..t} xi_j / pi for k <= t, 0 above the diagonal.
+    """zeta[t - 1, k - 1] = prod_{j=k+1..t} xi_j / pi for k <= t, 0 above the diagonal.
 
     The weight of the term C_{t,k} in the randomized gradient: 0 if a cut lies between k and t,
     pi^{-(t-k)} otherwise (1 without reweighting). Returns a (T, T) array. Chapter 14.
@@ -295,7 +295,7 @@ def train_stateful(
         if max_norm is not None:
             grads, _ = clip_grad_norm(grads, max_norm)
         params, adam = adam_step(params, grads, adam, lr)
-        state = next_state  # h_{s_w}: computed with the weights before this update
+        state = next_state  # h_{e_w}: computed with the weights before this update
         losses[w] = L
     return StatefulRun(params, losses, state, adam)
 

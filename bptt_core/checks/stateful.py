@@ -2,7 +2,7 @@
 
 The learner writes ``pair_weights_fn(kept, pi)`` returning the (T, T) array
 
-    mu[t - 1, k - 1] = prod_{j = k+1..t} xi_j / pi   for k <= t,   0 for k > t,
+    zeta[t - 1, k - 1] = prod_{j = k+1..t} xi_j / pi   for k <= t,   0 for k > t,
 
 where xi_j = kept[j - 1] says whether the link from h_j back to h_{j-1} survived, what
 bptt_core.stateful.pair_weights(kept, pi) returns.
