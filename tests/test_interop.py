@@ -193,3 +193,14 @@ def test_real_torch_module_computes_the_book_network_and_its_gradients(kind):
         assert bc.rel_error(torch_grads[key], expected) < 1e-12, key
     back = from_torch_state_dict(net.state_dict(), kind=kind)
     assert bc.rel_error(bc.loss_and_grads(back, xs, targets)[0], L) < 1e-14
+
+
+def test_real_torch_clip_norm_counts_the_bias_twice():
+    params, xs, targets, _ = make_problem(4, T=5, D=3, H=4, O=2, B=2)
+    torch, net = torch_module("rnn", 3, 4, 2)
+    net.load_state_dict({k: torch.from_numpy(v) for k, v in to_torch_state_dict(params).items()})
+    torch.nn.functional.mse_loss(net(torch.from_numpy(xs)), torch.from_numpy(targets)).backward()
+    total = torch.nn.utils.clip_grad_norm_(net.parameters(), max_norm=1e9).item()
+    _, grads = bc.loss_and_grads(params, xs, targets)
+    expected = np.sqrt(bc.global_norm(grads) ** 2 + np.sum(grads["b_h"] ** 2))
+    assert abs(total - expected) < 1e-12 * expected
