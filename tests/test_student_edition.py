@@ -50,7 +50,6 @@ HIDDEN_TAGS = {"remove-cell", "remove-input"}
 # until then. Delete a page here as soon as it passes.
 PENDING = {
     "06_biases.ipynb": "bias_grads_averaged has no stub on the student page",
-    "12_initialization.ipynb": "the body shows orthogonal_init's `Q, R = np.linalg.qr(A)`",
 }
 
 
