@@ -24,13 +24,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .notebooks import Assignment, FormatError, load_assignment, load_source, student_version
-from .release import release  # the function (it shadows the module of the same name)
-
+# Lazy: the student's kernel imports coursework.kernel and coursework.probe, and must not pay
+# for nbformat (whose schema validator takes seconds to import) or nbclient.
 _EXPORTS = {
     "COLUMNS": "gradebook", "Report": "grading", "assemble": "grading",
     "grade_class": "grading", "grade_notebook": "grading", "summary": "grading",
-    "write_csv": "gradebook",
+    "write_csv": "gradebook", "Assignment": "notebooks", "FormatError": "notebooks",
+    "load_assignment": "notebooks", "load_source": "notebooks",
+    "student_version": "notebooks", "release": "releasing",
 }
 __all__ = ["COLUMNS", "Assignment", "FormatError", "Report", "assemble", "grade_class",
            "grade_notebook", "load_assignment", "load_source", "release", "student_version",

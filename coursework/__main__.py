@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .gradebook import MergeError, merge, read_csv, write_csv, write_feedback, write_gradebook
 from .notebooks import FormatError, load_source
-from .release import release
+from .releasing import release
 
 
 def _positive(text: str) -> float:

@@ -67,12 +67,10 @@ def main() -> None:
         import ipykernel.debugger  # noqa: F401
     except ImportError:
         pass
-    import matplotlib
     import numpy  # noqa: F401
 
     import bptt_core  # noqa: F401
 
-    matplotlib.use("Agg")
     from . import probe
 
     probe.start(args.probe)

@@ -159,7 +159,8 @@ def start(path: str) -> None:
                                  for k, v in value.items()]}
         if isinstance_(value, (list, tuple)):
             return [encode(v, depth + 1) for v in value]
-        if is_dataclass(value) and not isinstance_(value, type):
+        if is_dataclass(value) and not isinstance_(value, type) \
+                and not type_(value).__module__.startswith("bptt_core.checks"):
             return {"__dict__": [[f.name, encode(getattr_(value, f.name), depth + 1)]
                                  for f in fields(value)]}
         return {"__unencodable__": type_(value).__name__}

@@ -255,6 +255,11 @@ class KernelSession:
             why = self.stop_reason() or ("killed the kernel (os._exit, exit(), a crash, or a "
                                          "resource limit)")
             return CellRun("died", "DeadKernelError", why, seconds=time.monotonic() - started)
+        except Exception as error:  # noqa: BLE001 -- e.g. garbage written into the kernel's sockets
+            self.close()
+            return CellRun("died", "DeadKernelError", f"broke the kernel's connection to the "
+                           f"grader ({type(error).__name__}: {str(error)[:100]})",
+                           seconds=time.monotonic() - started)
         seconds = time.monotonic() - started
         if replay:
             return CellRun("ok", seconds=seconds)
