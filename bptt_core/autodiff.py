@@ -125,7 +125,13 @@ def _unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def _tape_of(*values: object) -> Tape:
-    return next(v.tape for v in values if isinstance(v, Var))
+    """The one tape the Vars among ``values`` live on, or a ValueError."""
+    tapes = {id(v.tape): v.tape for v in values if isinstance(v, Var)}
+    if len(tapes) != 1:
+        found = "no Var" if not tapes else "Vars from different tapes"
+        raise ValueError(f"inputs: expected Vars of one tape (plain numbers and arrays are "
+                         f"lifted onto it), got {found}")
+    return next(iter(tapes.values()))
 
 
 def add(a: object, b: object) -> Var:
@@ -155,7 +161,9 @@ def mul(a: object, b: object) -> Var:
 
 def mv(W: Var, v: Var) -> Var:
     """W v (v one vector, or a batch of rows): dL/dW = sum of g v^T, dL/dv = W^T g."""
-    return W.tape.record(v.value @ W.value.T, "mv", (W, v),
+    tape = _tape_of(W, v)
+    W, v = _lift(tape, W), _lift(tape, v)
+    return tape.record(v.value @ W.value.T, "mv", (W, v),
                          lambda g: (outer_sum(g, v.value), g @ W.value))
 
 

@@ -112,3 +112,13 @@ def test_bad_inputs_name_the_argument():
         tape_loss_and_grads(params, xs, targets, activation="sigmoid")
     with pytest.raises(ValueError, match="xs"):
         tape_loss_and_grads(params, xs[..., :1], targets)
+
+
+def test_operations_refuse_inputs_without_one_tape():
+    with pytest.raises(ValueError, match="inputs: expected Vars of one tape.*got no Var"):
+        ad.add(1.0, np.ones(2))
+    a, b = Tape().variable(np.ones(2)), Tape().variable(np.ones(2))
+    with pytest.raises(ValueError, match="Vars from different tapes"):
+        ad.mul(a, b)
+    with pytest.raises(ValueError, match="leaf: expected an array of real numbers"):
+        Tape().variable("text")
