@@ -1,16 +1,18 @@
 """Real-Time Recurrent Learning (Williams & Zipser 1989): forward-mode BPTT (chapter 13).
 
-RTRL carries the sensitivities of the current state to every recurrent parameter forward in
-time, P_t = dh_t/dtheta, instead of keeping the states for a backward pass:
+RTRL carries the sensitivities of the current state to the recurrent parameters
+theta_h = (W_xh, W_hh, b_h) forward in time, Pi_t = dh_t/dtheta_h (``P`` in code), instead of
+keeping the states for a backward pass:
 
-    a_t = W_xh x_t + W_hh h_{t-1} + b_h,   h_t = f(a_t),   s_t = f'(a_t)
-    P_t = diag(s_t) (W_hh P_{t-1} + da_t/dtheta|_direct),   P_0 = 0 (and dh_0/dh_0 = I)
-    dL/dtheta = sum_t (dL_t/dh_t) P_t,   dL_t/dh_t = W_oh^T dL_t/dz_t
+    a_t = W_xh x_t + W_hh h_{t-1} + b_h,   h_t = f(a_t)
+    Pi_t = diag(f'(a_t)) (W_hh Pi_{t-1} + Phi_t),   Pi_0 = 0 (and dh_0/dh_0 = I)
+    dL/dtheta_h = sum_t Pi_t^T g_t,   g_t = W_oh^T dL_t/dz_t
 
-The direct term of W_hh[k, j] is e_k h_{t-1, j}; of W_xh[k, j] it is e_k x_{t, j}; of b_h[k]
-it is e_k. P_t for W_hh alone holds H^3 numbers and W_hh P_{t-1} costs H^4 multiply-adds a
-step, whatever T is: memory O(H^3), time O(T H^4), against BPTT's O(T H) and O(T H^2). In
-return, the gradient of the losses so far is ready at every step, with nothing stored.
+The direct term Phi_t = da_t/dtheta_h|direct is e_k h_{t-1, j} for W_hh[k, j], e_k x_{t, j}
+for W_xh[k, j] and e_k for b_h[k]. Pi_t for W_hh alone holds H^3 numbers and W_hh Pi_{t-1}
+costs H^4 multiply-adds a step, whatever T is: memory O(H^3), time O(T H^4), against BPTT's
+O(T H) and O(T H^2). In return, the gradient of the losses so far is ready at every step, with
+nothing stored.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def _through_W_hh(W_hh: np.ndarray, P: np.ndarray, batch: tuple[int, ...]) -> np
 
 
 def _times_P(dh: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """sum_i dh_i P[i, ...], summed over the batch too: a row vector times the sensitivities."""
+    """Pi^T g: sum_i g_i P[i, ...], summed over the batch too."""
     H = dh.shape[-1]
     rest = P.shape[dh.ndim:]  # the parameter's own shape
     return np.tensordot(dh.reshape(-1, H), P.reshape(-1, H, *rest), axes=([0, 1], [0, 1]))
@@ -71,7 +73,7 @@ def rtrl_loss_and_grads(params: RNNParams, xs: object, targets: object, h0: obje
         x_t, h_prev = xs[t - 1], h
         h = f(mv(p.W_xh, x_t) + mv(p.W_hh, h_prev) + p.b_h)
         s = slope(h)[..., :, None]  # diag(f'(a_t)) applied to the rows i of every P
-        # P_t = diag(s_t) (W_hh P_{t-1} + direct term): e_k x_t^T, e_k h_{t-1}^T, e_k
+        # Pi_t = diag(f'(a_t)) (W_hh Pi_{t-1} + Phi_t), Phi_t: e_k x_t^T, e_k h_{t-1}^T, e_k
         P_xh = s[..., None] * (_through_W_hh(p.W_hh, P_xh, batch)
                                + eye[:, :, None] * x_t[..., None, None, :])
         P_hh = s[..., None] * (_through_W_hh(p.W_hh, P_hh, batch)
@@ -82,10 +84,10 @@ def rtrl_loss_and_grads(params: RNNParams, xs: object, targets: object, h0: obje
         diff = mv(p.W_oh, h) + p.b_o - targets[t - 1]
         L += float(np.sum(diff**2)) / N
         dz = 2.0 * diff / N
-        dh = mv(p.W_oh.T, dz)  # dL_t/dh_t: only this step's loss, the future is not known
+        dh = mv(p.W_oh.T, dz)  # g_t = dL_t/dh_t: only this step's loss; the future is unknown
         grads["W_oh"] += outer_sum(dz, h)
         grads["b_o"] += batch_sum(dz)
-        # dL_t/dtheta = (dL_t/dh_t) P_t, summed over the batch (not for h_0: one per sequence)
+        # dL_t/dtheta_h = Pi_t^T g_t, summed over the batch (not for h_0: one per sequence)
         grads["W_xh"] += _times_P(dh, P_xh)
         grads["W_hh"] += _times_P(dh, P_hh)
         grads["b_h"] += _times_P(dh, P_b)
