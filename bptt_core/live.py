@@ -3,10 +3,12 @@
 One exploration is one persistent picture (an ``ipywidgets.Image``) under its sliders. A move
 shows the frame for the new values: from a cache when those values were seen before, drawn
 otherwise with ``draw(fig, **values)`` on a fresh, off-screen Agg figure (no pyplot, no
-inline backend, no output area cleared and rebuilt). While the reader is idle the kernel draws
-the frames one step away from the current position on every slider, so the next move of
-either slider usually finds its frame ready: a key press or a drag step then costs one
-message to the kernel and one image back.
+inline backend, no output area cleared and rebuilt). While the reader looks, a background
+thread draws the frames one step away from the current position on every slider (the way
+the reader was going first), so the next move of either slider usually finds its frame
+ready: a key press or a drag step then costs one message to the kernel and one image back.
+Figures are drawn one at a time (matplotlib is not thread-safe); ``draw`` only ever sees its
+own figure.
 
 The chapters never call this module: they call :func:`bptt_core.interactive.explore`, which
 uses it in Jupyter and precomputes static frames for the website.
@@ -14,9 +16,9 @@ uses it in Jupyter and precomputes static frames for the website.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import io
+import threading
 import time
 import traceback
 from collections import OrderedDict
@@ -25,7 +27,8 @@ from collections.abc import Callable, Sequence
 FIGSIZE = (7.0, 3.6)
 DPI = 100  # the inline backend's resolution: the live figure looks as before
 CACHE_FRAMES = 256  # frames kept per exploration (a few tens of kB each)
-IDLE_SECONDS = 0.25  # prefetch only after the sliders have been still this long
+IDLE_SECONDS = 0.15  # prefetch only after the sliders have been still this long
+RENDER_LOCK = threading.Lock()  # matplotlib draws one figure at a time
 
 
 def render_png(draw: Callable, values: dict, figsize: tuple[float, float] = FIGSIZE,
@@ -44,6 +47,16 @@ def render_png(draw: Callable, values: dict, figsize: tuple[float, float] = FIGS
     return out.getvalue()
 
 
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (not in a plain script or a test run)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
 class LiveExplorer:
     """Sliders over fixed grids and one image that shows ``draw(fig, **values)``.
 
@@ -51,12 +64,14 @@ class LiveExplorer:
     per name over its grid of values, starting at ``initial``. alt: a text alternative, a string
     or ``alt(**values) -> str``, shown as the image's tooltip. ``widget`` is what to display;
     ``latencies`` holds the seconds each move took in the kernel, and ``hits`` how many moves
-    found their frame in the cache.
+    found their frame in the cache. prefetch: draw the neighbours of the shown frame in the
+    background (None: only in a Jupyter kernel, where a reader moves the sliders).
     """
 
     def __init__(self, draw: Callable, names: Sequence[str], grids: Sequence[list],
                  initial: Sequence, alt: str | Callable[..., str] | None = None,
-                 figsize: tuple[float, float] = FIGSIZE, dpi: int = DPI):
+                 figsize: tuple[float, float] = FIGSIZE, dpi: int = DPI,
+                 prefetch: bool | None = None):
         import ipywidgets as widgets
 
         if not callable(draw):
@@ -72,14 +87,17 @@ class LiveExplorer:
         self.hits = 0
         self._last_move = 0.0
         self._prefetch_queue: list[tuple[int, ...]] = []
-        self._prefetch_handle = None
+        self._cache_lock = threading.Lock()
+        self._worker: threading.Thread | None = None
+        self._last_step: tuple[int, ...] | None = None
+        self.prefetch = in_kernel() if prefetch is None else prefetch
         self.sliders = [
             widgets.SelectionSlider(options=grid, value=value, description=name,
                                     continuous_update=True, layout=widgets.Layout(width="60%"),
                                     style={"description_width": "initial"})
             for name, grid, value in zip(self.names, self.grids, initial)
         ]
-        position = self.position()
+        position = self._shown = self.position()
         self.image = widgets.Image(value=self.frame(position), format="png",
                                    layout=widgets.Layout(max_width="100%"))
         self.image.tooltip = self.describe(position)
@@ -102,19 +120,27 @@ class LiveExplorer:
 
     def frame(self, position: tuple[int, ...]) -> bytes:
         """The PNG for the sliders at ``position`` (indices into the grids), cached."""
-        if position in self.cache:
-            self.cache.move_to_end(position)
-            return self.cache[position]
-        png = render_png(self.draw, self.values(position), self.figsize, self.dpi)
-        self.cache[position] = png
-        while len(self.cache) > CACHE_FRAMES:
-            self.cache.popitem(last=False)
+        with self._cache_lock:
+            if position in self.cache:
+                self.cache.move_to_end(position)
+                return self.cache[position]
+        with RENDER_LOCK:  # one figure drawn at a time: matplotlib is not thread-safe
+            with self._cache_lock:  # drawn by the other thread while this one waited?
+                if position in self.cache:
+                    return self.cache[position]
+            png = render_png(self.draw, self.values(position), self.figsize, self.dpi)
+        with self._cache_lock:
+            self.cache[position] = png
+            while len(self.cache) > CACHE_FRAMES:
+                self.cache.popitem(last=False)
         return png
 
     def _moved(self, change) -> None:
         start = time.perf_counter()
         self._last_move = time.monotonic()
         position = self.position()
+        self._last_step = tuple(a - b for a, b in zip(position, self._shown))
+        self._shown = position
         if position in self.cache:
             self.hits += 1
         try:
@@ -142,33 +168,41 @@ class LiveExplorer:
         return out
 
     def _schedule_prefetch(self, position: tuple[int, ...]) -> None:
-        self._prefetch_queue = [p for p in self.neighbours(position) if p not in self.cache]
-        if not self._prefetch_queue or self._prefetch_handle is not None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (a plain script): nothing to draw ahead with
-            return
-        self._prefetch_handle = loop.call_later(IDLE_SECONDS, self._prefetch_one)
+        """Draw the neighbours of ``position`` in a background thread once the reader pauses.
 
-    def _prefetch_one(self) -> None:
-        """Draw one waiting frame if the sliders have been still; then come back for the next."""
-        self._prefetch_handle = None
-        idle = time.monotonic() - self._last_move
-        loop = asyncio.get_running_loop()
-        if idle < IDLE_SECONDS:
-            self._prefetch_handle = loop.call_later(IDLE_SECONDS - idle, self._prefetch_one)
+        The kernel's main thread stays free: a move to a cached frame is answered at once,
+        even while a neighbour is being drawn (only a move to an unseen frame waits for it).
+        """
+        if not self.prefetch:
             return
-        while self._prefetch_queue:
-            position = self._prefetch_queue.pop(0)
-            if position not in self.cache:
-                try:
-                    self.frame(position)
-                except Exception:  # shown when the reader gets there, not now
-                    pass
-                break
-        if self._prefetch_queue:  # one frame per turn: a slider message never waits long
-            self._prefetch_handle = loop.call_soon(self._prefetch_one)
+        ahead = self.neighbours(position)
+        if self._last_step is not None:  # the way the reader was going comes first
+            ahead.sort(key=lambda p: p != tuple(a + b for a, b in zip(position,
+                                                                       self._last_step)))
+        with self._cache_lock:
+            self._prefetch_queue = [p for p in ahead if p not in self.cache]
+            if not self._prefetch_queue or self._worker is not None:
+                return
+            self._worker = threading.Thread(target=self._prefetch, daemon=True,
+                                            name="bptt-live-prefetch")
+        self._worker.start()
+
+    def _prefetch(self) -> None:
+        """The worker: draw waiting frames while the sliders are still; end when none is left."""
+        while True:
+            idle = time.monotonic() - self._last_move
+            if idle < IDLE_SECONDS:
+                time.sleep(IDLE_SECONDS - idle)
+                continue
+            with self._cache_lock:
+                if not self._prefetch_queue:
+                    self._worker = None
+                    return
+                position = self._prefetch_queue.pop(0)
+            try:
+                self.frame(position)
+            except Exception:  # noqa: BLE001 - shown when the reader gets there, not now
+                pass
 
 
 def live_explorer(draw: Callable, names: Sequence[str], grids: Sequence[list],

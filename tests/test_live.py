@@ -1,11 +1,10 @@
 """bptt_core.live: one image per exploration, frames cached and drawn ahead."""
 
-import asyncio
+import time
 
 import ipywidgets
 import pytest
 
-from bptt_core import live
 from bptt_core.live import LiveExplorer
 
 
@@ -15,8 +14,9 @@ def draw_line(fig, slope, shift=0.0):
     ax.set_ylim(-3, 3)
 
 
-def make(draw=draw_line, **kw):
-    return LiveExplorer(draw, ["slope", "shift"], [[-1, 0, 1, 2], [0.0, 0.5]], [0, 0.0], **kw)
+def make(draw=draw_line, prefetch=True, **kw):
+    return LiveExplorer(draw, ["slope", "shift"], [[-1, 0, 1, 2], [0.0, 0.5]], [0, 0.0],
+                        prefetch=prefetch, **kw)
 
 
 def test_a_move_shows_the_new_frame_and_a_move_back_comes_from_the_cache():
@@ -39,15 +39,27 @@ def test_the_widget_is_sliders_then_the_image():
 
 
 def test_idle_time_draws_the_neighbours_one_step_away():
-    async def scenario():
-        explorer = make()
-        assert set(explorer.cache) == {(1, 0)}
-        await asyncio.sleep(live.IDLE_SECONDS + 0.5)
-        return explorer
-
-    explorer = asyncio.run(scenario())
+    explorer = make()
+    deadline = time.monotonic() + 10
+    while len(explorer.cache) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
     # slope -1 and 1 on either side, shift 0.5 above: every reachable one-step move
     assert set(explorer.cache) == {(1, 0), (0, 0), (2, 0), (1, 1)}
+    explorer.sliders[0].value = 1  # a prefetched frame: no drawing on the move
+    assert explorer.hits == 1
+
+
+def test_the_way_the_reader_goes_is_drawn_first():
+    explorer = make()
+    explorer.sliders[0].value = 1  # one step up: index 2
+    assert explorer.neighbours((2, 0))[0] == (3, 0)
+    assert explorer._prefetch_queue[:1] in ([(3, 0)], [])  # next up first (or already drawn)
+
+
+def test_outside_a_kernel_nothing_is_drawn_ahead():
+    explorer = LiveExplorer(draw_line, ["slope"], [[1, 2, 3]], [2])
+    time.sleep(0.5)
+    assert set(explorer.cache) == {(1,)}
 
 
 def test_neighbours_stay_on_the_grid():
