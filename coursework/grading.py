@@ -555,7 +555,10 @@ def grade_class(submissions: Path, assignments: list[Assignment], *,
                 finished(student, a, _grade_one(student, folder, str(a.path), scratch, sandbox,
                                                 timeout, cell_timeout))
         else:
-            context = multiprocessing.get_context("spawn")
+            # fork: the workers start with the grader's modules loaded (nbformat alone takes
+            # seconds to import); the parent has started no kernel and no thread yet
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            context = multiprocessing.get_context(method)
             with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
                 futures = {pool.submit(_grade_one, student, folder, str(a.path), scratch,
                                        sandbox, timeout, cell_timeout): (student, a)

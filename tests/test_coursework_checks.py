@@ -276,3 +276,35 @@ def test_own_code_does_not_flag_a_function_that_only_shares_an_engine_name():
 def test_a_wrong_form_of_output_is_described():
     result = A.check_forward(lambda params, xs, h0: 3)
     assert not result and "expected a tuple (h, y), got int" in result.message
+
+
+def test_clip_rules_pass_the_engine_and_the_solution():
+    def solution(grads, max_norm):
+        clipped = {name: np.copy(value) for name, value in grads.items()}
+        norm = bc.global_norm(grads)
+        factor = max_norm / norm if norm > max_norm else 1.0
+        for name in ("W_xh", "W_hh", "W_oh", "b_h", "b_o"):
+            clipped[name] = factor * grads[name]
+        return clipped
+
+    assert A.check_clip_rules(solution)
+    assert A.check_clip_rules(bc.clip_grad_norm)
+
+
+@pytest.mark.parametrize("mistake", list(A.CLIP_RULE_MISTAKES))
+def test_clip_rules_name_each_broken_rule(mistake):
+    def clip(grads, max_norm):
+        norm = bc.global_norm(grads)
+        factor = min(1.0, max_norm / norm)
+        if mistake == "the given arrays changed":
+            for name in ("W_xh", "W_hh", "W_oh", "b_h", "b_o"):
+                grads[name] *= factor
+            return dict(grads)
+        out = {name: factor * value for name, value in grads.items()}
+        if mistake == "h0 left out":
+            out.pop("h0")
+        elif mistake == "h0 rescaled" and factor == 1.0:
+            out["h0"] = 0.5 * grads["h0"]
+        return out
+
+    named(A.check_clip_rules(clip), mistake)

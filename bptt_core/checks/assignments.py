@@ -11,7 +11,7 @@ W_hh but added up for W_oh, say): every output that is wrong must then be the mi
 
     A1  check_step_on, check_forward, check_mse, check_mse_gradient_on
     A2  check_step_grads, check_bptt, check_numerical_gradient
-    A3  check_grad_norm, check_clip_on, check_kept_pairs_on, check_truncated
+    A3  check_grad_norm, check_clip_on, check_clip_rules, check_kept_pairs_on, check_truncated
     A4  check_lstm_step, check_lstm_step_grads_on, check_lstm_bptt
 
 check_own_code(function, *names) fails when a graded function calls the bptt_core function it
@@ -612,6 +612,55 @@ def _by_case(outputs: Mapping[str, Mapping[str, object]]) -> dict[str, object]:
     """{"W_hh, long gradient": array, ...}: both cases' outputs in one dict for the verdict."""
     return {f"{name}, {case}": value for case, out in outputs.items()
             for name, value in out.items()}
+
+
+CLIP_RULE_MISTAKES: dict[str, str] = {
+    "h0 left out": (
+        "return h0 with the clipped gradients, as it came: the caller still needs dL/dh0"),
+    "h0 rescaled": (
+        "h0 is not a parameter: keep grads['h0'] as it is, only the five parameters' "
+        "gradients are multiplied by the factor"),
+    "the given arrays changed": (
+        "do not change the arrays you are given (no grads[name] *= factor): the caller may "
+        "still use the unclipped gradient; write the clipped ones into new arrays"),
+}
+
+
+def check_clip_rules(clip: Callable, seed: int = 9) -> CheckResult:
+    """Check the two rules of A3's clipping task: ``clip(grads, max_norm)`` returns "h0" as it
+    came, and leaves the arrays it was given unchanged (on a long and a short gradient)."""
+    for case, (grads, max_norm) in clip_problem(seed).items():
+        given = copy.deepcopy(grads)
+        try:
+            out = clip(given, max_norm)
+        except NotImplementedError:
+            return CheckResult(False, NOT_IMPLEMENTED)
+        except Exception as error:  # the learner's code: report it, do not crash the page
+            return CheckResult(False, f"✗ your function raised {type(error).__name__}: "
+                                      f"{error}")
+        if isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[0], Mapping):
+            out = out[0]
+        if not isinstance(out, Mapping):
+            return CheckResult(False, f"✗ expected a dict {{name: clipped gradient}}, got "
+                                      f"{type(out).__name__}")
+        # exact comparisons: a copy, or an untouched array, is equal by construction
+        changed = [name for name in grads
+                   if not np.array_equal(np.asarray(given[name]), grads[name])]
+        if changed:
+            return CheckResult(False, f"✗ likely mistake, the given arrays changed (in "
+                                      f"{', '.join(changed)}, {case}): "
+                                      f"{CLIP_RULE_MISTAKES['the given arrays changed']}",
+                               mistake="the given arrays changed")
+        if "h0" not in out:
+            return CheckResult(False, f"✗ likely mistake, h0 left out: "
+                                      f"{CLIP_RULE_MISTAKES['h0 left out']}",
+                               mistake="h0 left out")
+        h0 = np.asarray(out["h0"], dtype=float)
+        if h0.shape != grads["h0"].shape or not np.array_equal(h0, grads["h0"]):
+            return CheckResult(False, f"✗ likely mistake, h0 rescaled ({case}): "
+                                      f"{CLIP_RULE_MISTAKES['h0 rescaled']}",
+                               mistake="h0 rescaled")
+    return CheckResult(True, "✓ h0 kept, the given arrays unchanged")
 
 
 def check_clip_on(clip: Callable, seed: int = 21) -> CheckResult:
