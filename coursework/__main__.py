@@ -175,6 +175,9 @@ def _grade(args: argparse.Namespace, assignments: list) -> int:
             return 2
         sandbox = Sandbox(bwrap, limits=limits)
     state = _derived(output, args.state, ".state")
+    # invisible in the sandbox besides the sources and submissions: where the grades go, the
+    # instructor's home and working folder (the engine and the venv are put back, read-only)
+    sandbox.hidden += [output.parent, Path.home(), Path.cwd()]
     report = grade_class(submissions, assignments, sandbox=sandbox, jobs=args.jobs,
                          shard=shard, state=state,
                          timeout=args.timeout or DEFAULT_TIMEOUT,

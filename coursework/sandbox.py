@@ -1,9 +1,10 @@
 """The sandbox each student's kernel runs in: bubblewrap (``bwrap``) on Linux.
 
-Inside, the whole file system is read-only; the repository that holds the source notebooks is
-replaced by an empty folder, with only the engine (``bptt_core``), the grader's probe
-(``coursework``) and the Python environment put back, read-only; so are the submissions, the
-grader's state and its other scratch folders. The kernel can write to its own scratch folder
+Inside, the whole file system is read-only; the repository that holds the source notebooks, the
+grader's home and working folders are replaced by empty folders, with only the engine
+(``bptt_core``), the grader's probe (``coursework``) and the Python environment put back,
+read-only; so are the submissions, the grades, the grader's state and its other scratch
+folders. The kernel can write to its own scratch folder
 (a copy of the student's folder) and to the folder of its IPC sockets, nothing else. No
 network (``--unshare-all``: network, PIDs, IPC, host name), a clean environment, and resource
 limits set by ``coursework.kernel`` before anything else runs: address space, CPU time,
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import site
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -62,7 +64,8 @@ class Sandbox:
                  "-f", "{connection_file}"]
         if self.bwrap is None:
             return inner
-        hidden = _outermost([p.resolve() for p in self.hidden if p.exists()])
+        hidden = _outermost([p.resolve() for p in self.hidden
+                             if p.exists() and len(p.resolve().parts) > 1])
         argv = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
                 "--tmpfs", "/tmp"]
         for path in hidden:
@@ -72,6 +75,9 @@ class Sandbox:
                 argv += ["--ro-bind", "/dev/null", str(path)]
         needed = {ENGINE, COURSEWORK, Path(sys.prefix).resolve(),
                   Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
+        user_site = Path(site.getusersitepackages())
+        if user_site.is_dir():
+            needed.add(user_site.resolve())
         for path in sorted(needed):
             if any(path == h or h in path.parents for h in [*hidden, Path("/tmp")]):
                 argv += ["--ro-bind", str(path), str(path)]
