@@ -126,19 +126,18 @@ def reweighted_backward(
     require_finite("factors", factors)
     xs, h = cache.xs, cache.h
     dz = output_backward(cache, dy)
-    _, slope = ACTIVATIONS[cache.activation]
-    grads = {name: np.zeros_like(value) for name, value in params.items()}
+    _, slope = ACTIVATIONS[cache.activation]  # tanh: slope(h_t) = 1 - h_t^2
+    dh_out = mv(params.W_oh.T, dz)  # h_t feeds y_t: W_oh^T dL/dz_t, every step at once
+    da = np.empty_like(cache.a)  # delta_t = dL/da_t, filled from t = T down to 1
     dh_next = np.zeros_like(h[0])  # dL/dh_t arriving from step t+1
     for t in range(cache.T, 0, -1):
-        grads["W_oh"] += outer_sum(dz[t - 1], h[t])
-        grads["b_o"] += batch_sum(dz[t - 1])
-        dh = mv(params.W_oh.T, dz[t - 1]) + dh_next  # h_t feeds y_t and h_{t+1}
-        da = slope(h[t]) * dh  # back through tanh
-        grads["W_xh"] += outer_sum(da, xs[t - 1])
-        grads["W_hh"] += outer_sum(da, h[t - 1])
-        grads["b_h"] += batch_sum(da)
+        # both roads into h_t add; back through tanh
+        da[t - 1] = slope(h[t]) * (dh_out[t - 1] + dh_next)
         # across link t, from h_t back to h_{t-1}: cut (0), kept (1), or kept and reweighted
-        dh_next = factors[t - 1] * mv(params.W_hh.T, da)
+        dh_next = factors[t - 1] * mv(params.W_hh.T, da[t - 1])
+    # the same weights at every step: their gradients sum over t, as in rnn_backward
+    grads = {"W_xh": outer_sum(da, xs), "W_hh": outer_sum(da, h[:-1]),
+             "W_oh": outer_sum(dz, h[1:]), "b_h": batch_sum(da), "b_o": batch_sum(dz)}
     grads["h0"] = dh_next
     return grads
 

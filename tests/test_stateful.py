@@ -177,3 +177,16 @@ def test_train_stateful_refuses_bad_window():
                           np.zeros((5, 2), int), window=0, lr=0.1)
     with pytest.raises(ValueError, match=r"^ids: expected symbols in \[0, 2\]"):
         st.one_hot(np.array([0, 3]), 3)
+
+
+def test_the_contribution_check_catches_a_factor_on_the_wrong_link():
+    # planted bug: the factor of link t applied to link t + 1 (np.roll) must not pass
+    params, xs, targets, h0 = make_problem(6, 8, 3, 4, 2)
+    cache = bc.rnn_forward(params, xs, h0)
+    _, dy = bc.mse_loss(cache.y, targets)
+    kept = st.draw_links(8, 0.5, seed=1)
+    assert not kept.all() and kept.any()
+    w = st.pair_weights(kept, 0.5)
+    wrong = st.reweighted_backward(params, cache, dy, np.roll(st.link_factors(kept, 0.5), 1))
+    C = bc.contributions(params, cache, dy, "W_hh")
+    assert bc.rel_error(wrong["W_hh"], np.einsum("tk,tk...->...", w, C)) > 1e-3
