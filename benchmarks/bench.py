@@ -184,13 +184,21 @@ def torch_runner(cell, params, xs, targets):
 
 def best_of(f, repeats: int) -> float:
     """The minimum wall time of f() over `repeats` runs (after one warm-up run), in seconds."""
-    f()
-    times = []
+    return best_of_each([f], repeats)[0]
+
+
+def best_of_each(fs, repeats: int) -> list[float]:
+    """The minimum wall time of each f in fs, timed in turns (f1, f2, f1, f2, ...), so that a
+    busy machine slows each of them alike and their ratio stays fair."""
+    for f in fs:
+        f()  # warm-up
+    best = [float("inf")] * len(fs)
     for _ in range(repeats):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for k, f in enumerate(fs):
+            start = time.perf_counter()
+            f()
+            best[k] = min(best[k], time.perf_counter() - start)
+    return best
 
 
 def matmul_gflops() -> float:
@@ -219,11 +227,11 @@ def check_reference(cell, shape) -> None:
 def measure(cell, shape, repeats):
     params, xs, targets = problem(cell, shape)
     p = dict(params.items())
-    book = best_of(lambda: bc.loss_and_grads(params, xs, targets), repeats)
-    lean = best_of(lambda: CELLS[cell][1](p, xs, targets), repeats)
-    run = torch_runner(cell, params, xs, targets)
-    torch_time = None if run is None else best_of(run, repeats)
-    return book, lean, torch_time
+    runs = [lambda: bc.loss_and_grads(params, xs, targets),
+            lambda: CELLS[cell][1](p, xs, targets)]
+    torch_run = torch_runner(cell, params, xs, targets)
+    times = best_of_each(runs + ([] if torch_run is None else [torch_run]), repeats)
+    return times[0], times[1], (None if torch_run is None else times[2])
 
 
 def main() -> None:

@@ -322,22 +322,24 @@ def lstm_forward(
     c0 = _check_c0(c0, h0, xs.ndim == 3)
     phi, _ = OUTPUTS[require_choice("output", output, OUTPUTS)]
     p = params
-    T, (_, H, O) = xs.shape[0], params.sizes
+    T, H = xs.shape[0], params.sizes[1]
     batch = xs.shape[1:-1]
     h, c = np.empty((T + 1, *batch, H)), np.empty((T + 1, *batch, H))
     f, i, c_tilde, q = (np.empty((T, *batch, H)) for _ in range(4))
-    z = np.empty((T, *batch, O))
     h[0], c[0] = h0, c0
+    # W_xg x_t + b_g does not depend on the recurrence: every step's in one product per gate
+    ax_f, ax_i, ax_c, ax_q = (mv(getattr(p, f"W_x{g}"), xs) + getattr(p, f"b_{g}")
+                              for g in LSTM_GATES)
     for t in range(1, T + 1):
-        x_t, h_prev = xs[t - 1], h[t - 1]
-        f[t - 1] = sigmoid(mv(p.W_xf, x_t) + mv(p.W_hf, h_prev) + p.b_f)  # forget gate
-        i[t - 1] = sigmoid(mv(p.W_xi, x_t) + mv(p.W_hi, h_prev) + p.b_i)  # input gate
-        c_tilde[t - 1] = np.tanh(mv(p.W_xc, x_t) + mv(p.W_hc, h_prev) + p.b_c)  # candidate
-        q[t - 1] = sigmoid(mv(p.W_xq, x_t) + mv(p.W_hq, h_prev) + p.b_q)  # output gate
+        h_prev = h[t - 1]
+        f[t - 1] = sigmoid(ax_f[t - 1] + mv(p.W_hf, h_prev))  # forget gate
+        i[t - 1] = sigmoid(ax_i[t - 1] + mv(p.W_hi, h_prev))  # input gate
+        c_tilde[t - 1] = np.tanh(ax_c[t - 1] + mv(p.W_hc, h_prev))  # candidate
+        q[t - 1] = sigmoid(ax_q[t - 1] + mv(p.W_hq, h_prev))  # output gate
         # the cell keeps a share f_t of the old content and adds a share i_t of the new
         c[t] = f[t - 1] * c[t - 1] + i[t - 1] * c_tilde[t - 1]
         h[t] = q[t - 1] * np.tanh(c[t])
-        z[t - 1] = mv(p.W_oh, h[t]) + p.b_o
+    z = mv(p.W_oh, h[1:]) + p.b_o  # z_t = W_oh h_t + b_o, every step at once
     return LSTMCache(xs=xs, h=h, c=c, f=f, i=i, c_tilde=c_tilde, q=q, z=z, y=phi(z),
                      output=output)
 
@@ -368,41 +370,46 @@ def lstm_step_backward(
 
 def lstm_backward(
     params: LSTMParams, cache: LSTMCache, dy: object, dh_last: object = None,
-    dc_last: object = None,
+    dc_last: object = None, *, checked: bool = False,
 ) -> dict[str, np.ndarray]:
     """Backpropagation through time for the LSTM: dL/dtheta for every parameter, dL/dh0, dL/dc0.
 
     dy (T, [B,] O): dL/dy_t for each step, the gradient of the loss with respect to each
     output on its own. Two gradients travel back between steps: dh_next into h_t and dc_next
     into c_t. dh_last, dc_last ([B,] H): what steps after the cache's last one send to h_T and
-    c_T (None: zeros, nothing comes after T). Returns {name: gradient} for every parameter,
-    plus "h0" and "c0". Chapter 11.
+    c_T (None: zeros, nothing comes after T). checked: as for rnn_backward (loss_and_grads has
+    just made cache and dy: they are not checked again). Returns {name: gradient} for every
+    parameter, plus "h0" and "c0". Chapter 11.
     """
-    _check_params(params, LSTMParams)
-    dy = _check_upstream(params, cache, dy, ("h", "c"), ("f", "i", "c_tilde", "q"))
+    if not checked:
+        _check_params(params, LSTMParams)
+        dy = _check_upstream(params, cache, dy, ("h", "c"), ("f", "i", "c_tilde", "q"))
     xs, h = cache.xs, cache.h
     dz = output_backward(cache, dy)
-    grads = {name: np.zeros_like(value) for name, value in params.items()}
+    # h_t feeds y_t and the four gates of step t+1: the first road for every step at once
+    dh_out = mv(params.W_oh.T, dz)
+    da = {g: np.empty_like(cache.f) for g in LSTM_GATES}  # dL/da^g_t, filled from t = T down
     # dL/dh_t arriving from step t+1, dL/dc_t arriving through c_{t+1}; at t = T, from later
     # steps (nothing unless dh_last, dc_last are given)
     dh_next = state_gradient("dh_last", dh_last, h[0].shape)
     dc_next = state_gradient("dc_last", dc_last, h[0].shape)
     for t in range(cache.T, 0, -1):
-        # output layer: z_t = W_oh h_t + b_o
-        grads["W_oh"] += outer_sum(dz[t - 1], h[t])
-        grads["b_o"] += batch_sum(dz[t - 1])
-        # h_t feeds y_t and the four gates of step t+1: both gradients add
-        dh = mv(params.W_oh.T, dz[t - 1]) + dh_next
-        da = lstm_step_backward(cache.step(t), dh, dc_next)
-        dh_next = np.zeros_like(dh)
+        step = lstm_step_backward(cache.step(t), dh_out[t - 1] + dh_next, dc_next)
+        dh_next = np.zeros_like(dh_next)
         for g in LSTM_GATES:
-            # a^g_t = W_xg x_t + W_hg h_{t-1} + b_g, the same weights at every step: accumulate
-            grads[f"W_x{g}"] += outer_sum(da[f"da_{g}"], xs[t - 1])
-            grads[f"W_h{g}"] += outer_sum(da[f"da_{g}"], h[t - 1])
-            grads[f"b_{g}"] += batch_sum(da[f"da_{g}"])
+            da[g][t - 1] = step[f"da_{g}"]
             # h_{t-1} feeds all four gates: W_hg transposed sends each share back
-            dh_next = dh_next + mv(getattr(params, f"W_h{g}").T, da[f"da_{g}"])
-        dc_next = da["dc_prev"]
+            dh_next = dh_next + mv(getattr(params, f"W_h{g}").T, da[g][t - 1])
+        dc_next = step["dc_prev"]
+    # a^g_t = W_xg x_t + W_hg h_{t-1} + b_g, the same weights at every step: sum over t
+    grads = {}
+    for g in LSTM_GATES:
+        grads[f"W_x{g}"] = outer_sum(da[g], xs)
+        grads[f"W_h{g}"] = outer_sum(da[g], h[:-1])
+        grads[f"b_{g}"] = batch_sum(da[g])
+    # output layer: z_t = W_oh h_t + b_o
+    grads["W_oh"], grads["b_o"] = outer_sum(dz, h[1:]), batch_sum(dz)
+    grads = {name: grads[name] for name, _ in params.items()}  # the parameters' own order
     grads["h0"] = dh_next
     grads["c0"] = dc_next
     return grads
@@ -447,66 +454,71 @@ def gru_forward(
     xs, h0 = check_inputs(params, xs, h0)
     phi, _ = OUTPUTS[require_choice("output", output, OUTPUTS)]
     p = params
-    T, (_, H, O) = xs.shape[0], params.sizes
+    T, H = xs.shape[0], params.sizes[1]
     batch = xs.shape[1:-1]
     h = np.empty((T + 1, *batch, H))
     u, r, n = (np.empty((T, *batch, H)) for _ in range(3))
-    z = np.empty((T, *batch, O))
     h[0] = h0
+    # W_xg x_t + b_g does not depend on the recurrence: every step's in one product per gate
+    ax_u, ax_r, ax_n = (mv(getattr(p, f"W_x{g}"), xs) + getattr(p, f"b_{g}") for g in "urn")
     for t in range(1, T + 1):
-        x_t, h_prev = xs[t - 1], h[t - 1]
-        u[t - 1] = sigmoid(mv(p.W_xu, x_t) + mv(p.W_hu, h_prev) + p.b_u)  # update gate
-        r[t - 1] = sigmoid(mv(p.W_xr, x_t) + mv(p.W_hr, h_prev) + p.b_r)  # reset gate
+        h_prev = h[t - 1]
+        u[t - 1] = sigmoid(ax_u[t - 1] + mv(p.W_hu, h_prev))  # update gate
+        r[t - 1] = sigmoid(ax_r[t - 1] + mv(p.W_hr, h_prev))  # reset gate
         # the candidate sees the previous state only through the reset gate
-        n[t - 1] = np.tanh(mv(p.W_xn, x_t) + mv(p.W_hn, r[t - 1] * h_prev) + p.b_n)
+        n[t - 1] = np.tanh(ax_n[t - 1] + mv(p.W_hn, r[t - 1] * h_prev))
         # keep a share u_t of the old state, take the rest from the candidate
         h[t] = u[t - 1] * h_prev + (1.0 - u[t - 1]) * n[t - 1]
-        z[t - 1] = mv(p.W_oh, h[t]) + p.b_o
+    z = mv(p.W_oh, h[1:]) + p.b_o  # z_t = W_oh h_t + b_o, every step at once
     return GRUCache(xs=xs, h=h, u=u, r=r, n=n, z=z, y=phi(z), output=output)
 
 
 def gru_backward(
-    params: GRUParams, cache: GRUCache, dy: object, dh_last: object = None
+    params: GRUParams, cache: GRUCache, dy: object, dh_last: object = None, *,
+    checked: bool = False,
 ) -> dict[str, np.ndarray]:
     """Backpropagation through time for the GRU: dL/dtheta for every parameter, and dL/dh0.
 
     dy (T, [B,] O): dL/dy_t for each step, the gradient of the loss with respect to each
     output on its own -- not the gradient carried between steps, which is dh_next below.
     dh_last ([B,] H): what steps after the cache's last one send to h_T (None: zeros).
+    checked: as for rnn_backward (loss_and_grads has just made cache and dy).
     Returns {name: gradient} for every parameter, plus "h0". Chapter 11.
     """
-    _check_params(params, GRUParams)
-    dy = _check_upstream(params, cache, dy, ("h",), ("u", "r", "n"))
+    if not checked:
+        _check_params(params, GRUParams)
+        dy = _check_upstream(params, cache, dy, ("h",), ("u", "r", "n"))
     p = params
     xs, h, u, r, n = cache.xs, cache.h, cache.u, cache.r, cache.n
     dz = output_backward(cache, dy)
-    grads = {name: np.zeros_like(value) for name, value in params.items()}
+    # h_t feeds y_t and step t+1: the first road for every step at once
+    dh_out = mv(p.W_oh.T, dz)
+    da_u_all, da_r_all, da_n_all = (np.empty_like(u) for _ in range(3))  # filled from t = T
     # dL/dh_t arriving from step t+1; at t = T, from later steps (nothing unless dh_last)
     dh_next = state_gradient("dh_last", dh_last, h[0].shape)
     for t in range(cache.T, 0, -1):
-        u_t, r_t, n_t, h_prev, x_t = u[t - 1], r[t - 1], n[t - 1], h[t - 1], xs[t - 1]
-        # output layer: z_t = W_oh h_t + b_o
-        grads["W_oh"] += outer_sum(dz[t - 1], h[t])
-        grads["b_o"] += batch_sum(dz[t - 1])
-        # h_t feeds y_t and step t+1: both gradients add
-        dh = mv(p.W_oh.T, dz[t - 1]) + dh_next
+        u_t, r_t, n_t, h_prev = u[t - 1], r[t - 1], n[t - 1], h[t - 1]
+        # both roads into h_t add
+        dh = dh_out[t - 1] + dh_next
         # h_t = u_t h_{t-1} + (1 - u_t) n_t: dh_t/du_t = h_{t-1} - n_t, dh_t/dn_t = 1 - u_t
         da_u = dh * (h_prev - n_t) * u_t * (1.0 - u_t)
         da_n = dh * (1.0 - u_t) * (1.0 - n_t**2)
         # a^n_t contains W_hn (r_t * h_{t-1}): back to the product, then to r_t
         d_rh = mv(p.W_hn.T, da_n)
         da_r = d_rh * h_prev * r_t * (1.0 - r_t)
-        # the same weights at every step: accumulate
-        grads["W_xu"] += outer_sum(da_u, x_t)
-        grads["W_hu"] += outer_sum(da_u, h_prev)
-        grads["b_u"] += batch_sum(da_u)
-        grads["W_xr"] += outer_sum(da_r, x_t)
-        grads["W_hr"] += outer_sum(da_r, h_prev)
-        grads["b_r"] += batch_sum(da_r)
-        grads["W_xn"] += outer_sum(da_n, x_t)
-        grads["W_hn"] += outer_sum(da_n, r_t * h_prev)
-        grads["b_n"] += batch_sum(da_n)
+        da_u_all[t - 1], da_r_all[t - 1], da_n_all[t - 1] = da_u, da_r, da_n
         # h_{t-1} reaches h_t four ways: directly (u_t), through n_t (r_t), u_t and r_t
         dh_next = (dh * u_t + d_rh * r_t + mv(p.W_hu.T, da_u) + mv(p.W_hr.T, da_r))
+    # the same weights at every step: their gradients sum over t
+    grads = {
+        "W_xu": outer_sum(da_u_all, xs), "W_hu": outer_sum(da_u_all, h[:-1]),
+        "b_u": batch_sum(da_u_all),
+        "W_xr": outer_sum(da_r_all, xs), "W_hr": outer_sum(da_r_all, h[:-1]),
+        "b_r": batch_sum(da_r_all),
+        "W_xn": outer_sum(da_n_all, xs), "W_hn": outer_sum(da_n_all, r * h[:-1]),
+        "b_n": batch_sum(da_n_all),
+        "W_oh": outer_sum(dz, h[1:]), "b_o": batch_sum(dz),  # output layer: z_t = W_oh h_t + b_o
+    }
+    grads = {name: grads[name] for name, _ in params.items()}  # the parameters' own order
     grads["h0"] = dh_next
     return grads

@@ -136,4 +136,6 @@ def loss_and_grads(
         if message.startswith("target:"):
             raise ValueError("targets:" + message.removeprefix("target:")) from None
         raise
-    return L, backward(params, cache, dy)
+    # the cache and dy were made just now from checked inputs (and the loss checked y): the
+    # backward pass need not check them again
+    return L, backward(params, cache, dy, checked=True)

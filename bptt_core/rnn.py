@@ -331,7 +331,8 @@ def output_backward(cache: RNNCache, dy: np.ndarray) -> np.ndarray:
 
 
 def rnn_backward(
-    params: RNNParams, cache: RNNCache, dy: object, dh_last: object = None
+    params: RNNParams, cache: RNNCache, dy: object, dh_last: object = None, *,
+    checked: bool = False,
 ) -> dict[str, np.ndarray]:
     """Backpropagation through time: dL/dtheta for every parameter, and dL/dh0.
 
@@ -339,10 +340,13 @@ def rnn_backward(
     output on its own -- not the gradient carried between steps, which is dh_next below.
     dh_last ([B,] H): dL/dh_T arriving from steps after the cache's last one, when the
     sequence goes on beyond it (chapter 10's handover); None for zeros: nothing comes after T.
+    checked: True only when the caller has just made the cache with rnn_forward(params) and dy
+    with a loss (loss_and_grads does): then params, cache and dy are not checked a second time.
     Returns {"W_xh", "W_hh", "W_oh", "b_h", "b_o", "h0"}, each shaped like its variable.
     Chapters 4-6 derive every line.
     """
-    dy = check_upstream(params, cache, dy)
+    if not checked:
+        dy = check_upstream(params, cache, dy)
     W_hh, W_oh = params.W_hh, params.W_oh
     xs, h = cache.xs, cache.h
     dz = output_backward(cache, dy)
