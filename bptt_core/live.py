@@ -1,14 +1,17 @@
 """Live sliders for Jupyter that keep up with the hand: ``explore(...)`` in a kernel.
 
-One exploration is one persistent picture (an ``ipywidgets.Image``) under its sliders. A move
-shows the frame for the new values: from a cache when those values were seen before, drawn
-otherwise with ``draw(fig, **values)`` on a fresh, off-screen Agg figure (no pyplot, no
-inline backend, no output area cleared and rebuilt). While the reader looks, a background
-thread draws the frames one step away from the current position on every slider (the way
-the reader was going first), so the next move of either slider usually finds its frame
-ready: a key press or a drag step then costs one message to the kernel and one image back.
-Figures are drawn one at a time (matplotlib is not thread-safe); ``draw`` only ever sees its
-own figure.
+One exploration is its sliders over one picture. Each setting of the sliders has its own
+``ipywidgets.Image`` in nested ``Stack``s, and each slider is linked to its Stack *in the
+browser* (``jslink``): a move shows the frame for the new values without asking the kernel,
+as soon as the kernel has sent that frame once. The kernel fills the frames: the one asked
+for, from a cache when those values were seen before, drawn otherwise with
+``draw(fig, **values)`` on a fresh, off-screen Agg figure (no pyplot, no inline backend, no
+output area cleared and rebuilt). While the reader looks, a background thread draws the
+frames around the current position, nearest first (the way the reader was going first), so
+the next moves usually find their frames ready and already in the browser: a key press or a
+drag step then swaps two images in the page. (With more settings than ``STACKED_FRAMES``, one
+Image whose value the kernel swaps.) Figures are drawn one at a time (matplotlib is not
+thread-safe); ``draw`` only ever sees its own figure.
 
 The chapters never call this module: they call :func:`bptt_core.interactive.explore`, which
 uses it in Jupyter and precomputes static frames for the website.
@@ -18,16 +21,21 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 import threading
 import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+import numpy as np
+
 FIGSIZE = (7.0, 3.6)
 DPI = 100  # the inline backend's resolution: the live figure looks as before
 CACHE_FRAMES = 256  # frames kept per exploration (a few tens of kB each)
 IDLE_SECONDS = 0.15  # prefetch only after the sliders have been still this long
+PREFETCH_FRAMES = 48  # settings drawn ahead around the current one
+STACKED_FRAMES = 150  # up to this many settings, each has its own Image in the browser
 RENDER_LOCK = threading.Lock()  # matplotlib draws one figure at a time
 
 
@@ -90,6 +98,7 @@ class LiveExplorer:
         self._cache_lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._last_step: tuple[int, ...] | None = None
+        self._single = None
         self.prefetch = in_kernel() if prefetch is None else prefetch
         self.sliders = [
             widgets.SelectionSlider(options=grid, value=value, description=name,
@@ -98,14 +107,51 @@ class LiveExplorer:
             for name, grid, value in zip(self.names, self.grids, initial)
         ]
         position = self._shown = self.position()
-        self.image = widgets.Image(value=self.frame(position), format="png",
-                                   layout=widgets.Layout(max_width="100%"))
-        self.image.tooltip = self.describe(position)
+        self.images: dict[tuple[int, ...], object] = {}
+        self._links: list = []
+        shape = [len(g) for g in self.grids]
+        if int(np.prod(shape)) <= STACKED_FRAMES:
+            picture = self._stack((), shape)
+        else:  # too many settings for one image each: one image whose value the kernel swaps
+            self._single = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+            picture = self._single
+        self._show(position, self.frame(position))
         self.errors = widgets.HTML()  # a failing draw's traceback, empty otherwise
         for slider in self.sliders:
             slider.observe(self._moved, names="index")
-        self.widget = widgets.VBox([*self.sliders, self.image, self.errors])
+        self.widget = widgets.VBox([*self.sliders, picture, self.errors])
         self._schedule_prefetch(position)
+
+    def _stack(self, prefix: tuple[int, ...], shape: list[int]):
+        """Nested Stacks of one Image per setting; each slider picks in the browser (jslink)."""
+        import ipywidgets as widgets
+
+        depth = len(prefix)
+        if depth == len(shape):
+            image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+            self.images[prefix] = image
+            return image
+        stack = widgets.Stack([self._stack(prefix + (i,), shape) for i in range(shape[depth])],
+                              selected_index=self._shown[depth])
+        self._links.append(widgets.jslink((self.sliders[depth], "index"),
+                                          (stack, "selected_index")))
+        return stack
+
+    @property
+    def image(self):
+        """The Image widget that shows the current setting."""
+        return self.images.get(self.position()) or self._single
+
+    def _show(self, position: tuple[int, ...], png: bytes) -> None:
+        """Put a frame where the browser shows it (its own Image, or the single one)."""
+        image = self.images.get(position)
+        if image is None:
+            if position != self.position():
+                return  # a prefetched frame with nowhere to go yet: kept in the cache
+            image = self._single
+        if bytes(image.value) != png:
+            image.value = png
+            image.tooltip = self.describe(position)
 
     def position(self) -> tuple[int, ...]:
         return tuple(int(slider.index) for slider in self.sliders)
@@ -149,8 +195,7 @@ class LiveExplorer:
             text = f"draw failed for {self.values(position)}:\n{traceback.format_exc()}"
             self.errors.value = f"<pre>{html.escape(text)}</pre>"
             return
-        self.image.value = png
-        self.image.tooltip = self.describe(position)
+        self._show(position, png)
         self.errors.value = ""
         self.latencies.append(time.perf_counter() - start)
         self._schedule_prefetch(position)
@@ -167,6 +212,19 @@ class LiveExplorer:
                     out.append(position[:axis] + (i,) + position[axis + 1:])
         return out
 
+    def ahead(self, position: tuple[int, ...]) -> list[tuple[int, ...]]:
+        """The settings to draw ahead, nearest first (steps on the sliders), at most
+        ``PREFETCH_FRAMES``; among equally near ones, the way the reader was going first."""
+        step = self._last_step or (0,) * len(position)
+        settings = itertools.product(*(range(len(g)) for g in self.grids))
+
+        def order(p):
+            distance = sum(abs(a - b) for a, b in zip(p, position))
+            along = sum((a - b) * s for a, b, s in zip(p, position, step))
+            return distance, -along
+
+        return sorted((p for p in settings if p != position), key=order)[:PREFETCH_FRAMES]
+
     def _schedule_prefetch(self, position: tuple[int, ...]) -> None:
         """Draw the neighbours of ``position`` in a background thread once the reader pauses.
 
@@ -175,10 +233,7 @@ class LiveExplorer:
         """
         if not self.prefetch:
             return
-        ahead = self.neighbours(position)
-        if self._last_step is not None:  # the way the reader was going comes first
-            ahead.sort(key=lambda p: p != tuple(a + b for a, b in zip(position,
-                                                                       self._last_step)))
+        ahead = self.ahead(position)
         with self._cache_lock:
             self._prefetch_queue = [p for p in ahead if p not in self.cache]
             if not self._prefetch_queue or self._worker is not None:
@@ -200,9 +255,10 @@ class LiveExplorer:
                     return
                 position = self._prefetch_queue.pop(0)
             try:
-                self.frame(position)
+                self._show(position, self.frame(position))  # on its way to the browser now
             except Exception:  # noqa: BLE001 - shown when the reader gets there, not now
                 pass
+            time.sleep(0.01)  # let the kernel's main thread answer a move in between
 
 
 def live_explorer(draw: Callable, names: Sequence[str], grids: Sequence[list],

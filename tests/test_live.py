@@ -30,30 +30,51 @@ def test_a_move_shows_the_new_frame_and_a_move_back_comes_from_the_cache():
     assert explorer.hits == 1 and len(explorer.latencies) == 2
 
 
-def test_the_widget_is_sliders_then_the_image():
+def test_the_widget_is_sliders_then_the_picture_then_errors():
     box = make().widget
     assert isinstance(box, ipywidgets.VBox)
     kinds = [type(child) for child in box.children]
-    assert kinds[:3] == [ipywidgets.SelectionSlider, ipywidgets.SelectionSlider,
-                         ipywidgets.Image]
+    assert kinds == [ipywidgets.SelectionSlider, ipywidgets.SelectionSlider, ipywidgets.Stack,
+                     ipywidgets.HTML]
 
 
-def test_idle_time_draws_the_neighbours_one_step_away():
+def test_each_setting_has_its_image_and_each_slider_picks_in_the_browser():
     explorer = make()
-    deadline = time.monotonic() + 10
-    while len(explorer.cache) < 4 and time.monotonic() < deadline:
+    outer = explorer.widget.children[2]
+    assert len(outer.children) == 4 and all(len(inner.children) == 2 for inner in outer.children)
+    assert outer.children[1].children[0] is explorer.images[(1, 0)]
+    links = [(link.source, link.target) for link in explorer._links]
+    assert (explorer.sliders[0], "index") in [src for src, _ in links]
+    assert all(dst[0] in outer.children or dst[0] is outer for _, dst in links)
+    assert len(links) == 1 + 4  # slope picks the outer stack, shift every inner one
+
+
+def test_too_many_settings_share_one_image():
+    explorer = LiveExplorer(draw_line, ["slope", "shift"], [list(range(20)), list(range(10))],
+                            [0, 0], prefetch=False)
+    assert isinstance(explorer.widget.children[2], ipywidgets.Image) and not explorer.images
+    first = bytes(explorer.image.value)
+    explorer.sliders[0].value = 3
+    assert bytes(explorer.image.value) != first
+
+
+def test_idle_time_draws_the_other_settings_and_sends_them():
+    explorer = make()
+    deadline = time.monotonic() + 20
+    while len(explorer.cache) < 8 and time.monotonic() < deadline:
         time.sleep(0.05)
-    # slope -1 and 1 on either side, shift 0.5 above: every reachable one-step move
-    assert set(explorer.cache) == {(1, 0), (0, 0), (2, 0), (1, 1)}
+    assert len(explorer.cache) == 8  # every setting: there are fewer than PREFETCH_FRAMES
+    assert all(bytes(explorer.images[p].value) == explorer.cache[p] for p in explorer.cache)
     explorer.sliders[0].value = 1  # a prefetched frame: no drawing on the move
     assert explorer.hits == 1
 
 
-def test_the_way_the_reader_goes_is_drawn_first():
-    explorer = make()
-    explorer.sliders[0].value = 1  # one step up: index 2
-    assert explorer.neighbours((2, 0))[0] == (3, 0)
-    assert explorer._prefetch_queue[:1] in ([(3, 0)], [])  # next up first (or already drawn)
+def test_the_nearest_settings_are_drawn_first_and_the_way_the_reader_goes():
+    explorer = make(prefetch=False)
+    assert set(explorer.ahead((1, 0))[:3]) == {(0, 0), (2, 0), (1, 1)}  # one step away
+    explorer.sliders[0].value = 1  # one step up the slope: index 2
+    assert explorer.ahead((2, 0))[0] == (3, 0)  # the next step up comes first
+    assert len(explorer.ahead((2, 0))) == 7  # every other setting: fewer than the cap
 
 
 def test_outside_a_kernel_nothing_is_drawn_ahead():
@@ -75,9 +96,8 @@ def test_a_draw_that_fails_on_a_move_says_so_under_the_figure():
         draw_line(fig, slope, shift)
 
     explorer = make(fragile)
-    before = explorer.image.value
     explorer.sliders[0].value = 2
-    assert explorer.image.value == before  # the last good frame stays
+    assert bytes(explorer.image.value) == b""  # nothing drawn for this setting
     assert "bug in draw" in explorer.errors.value
     explorer.sliders[0].value = 1
     assert explorer.errors.value == ""
