@@ -1,23 +1,28 @@
 """The student edition gives no answer away (issue 11).
 
 ``make student-book`` builds the book with sphinx-exercise's ``hide_solutions: true``: every
-``{solution}`` directive and everything between a gated ``{solution-start}`` and its
-``{solution-end}`` (code cells included) disappears; every other cell stays, source and
-output. These tests apply the same transformation to the notebooks themselves, so they need no
-build and see exactly what a student sees: the exercise cells and the Markdown around them, not
-only the solution boxes.
+``{solution}`` directive disappears, and ``tools/sphinx_bptt.py`` removes everything between a
+gated ``{solution-start}`` and its ``{solution-end}`` (code cells included); every other cell
+stays, source and output. These tests apply the same transformation to the notebooks
+themselves, so they need no build and see what a student sees: the exercise cells and the
+Markdown around them, not only the solution boxes.
 
 1. Every function handed to a ``check_*`` self-check is, on the student page, still a stub: the
    page shows it (in a code cell or in a skeleton in the exercise's text) and every definition
    shown there contains ``raise NotImplementedError`` or ``...``.
-2. No line of any solution's code appears on any student page. Lines that carry no answer
-   are left out: signatures, imports, docstrings, a bare ``return x``, the self-check calls, and
-   the lines of a skeleton the exercise itself hands out (a skeleton is scaffolding: the stub
-   check above makes sure it holds a ``...`` or ``raise NotImplementedError``).
+2. No line of any solution's code appears on a student page: not one on the solution's own
+   page, not two of the same solution on any other page (one generic line, such as a Jacobian
+   product, is no answer). Lines that carry no answer are left out: signatures, docstrings,
+   block headers, a bare ``return x``, lines shorter than 12 characters, the self-check calls,
+   and the lines of the skeletons the exercises hand out (a skeleton is scaffolding: check 1
+   makes sure it holds a ``...`` or ``raise NotImplementedError``).
+3. When the student edition is built (``make test`` builds it first), its HTML agrees: every
+   stub's first line is on the page and no answer line is.
 
 Code cells tagged ``remove-cell`` or ``remove-input`` show no source on the site; their source
 counts as hidden. The assignments (``book/assignments``) hide their solution cells with
 ``remove-input`` and are released to students by nbgrader: they take part in check 2.
+The planted pages at the end show each check failing on a page that gives an answer away.
 """
 
 from __future__ import annotations
