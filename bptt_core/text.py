@@ -26,9 +26,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import as_float_array, require_finite
-from .losses import NETWORKS, cross_entropy_loss
+from .losses import cross_entropy_loss
 from .rnn import softmax
-from .stateful import final_state, one_hot
+from .stateful import _network, final_state, one_hot
 
 # Modules whose docstrings make the text (those missing on some platform are skipped).
 STDLIB_MODULES = (
@@ -132,6 +132,9 @@ def ngram_bits(train: object, test: object, size: int, *, order: int,
         if not np.issubdtype(ids.dtype, np.integer) or ids.ndim != 1 or ids.size < 2:
             raise ValueError(f"{name}: expected a 1-D integer array of at least 2 classes, "
                              f"got dtype {ids.dtype} and shape {ids.shape}")
+        if ids.min() < 0 or ids.max() >= size:
+            raise ValueError(f"{name}: expected classes in [0, {size - 1}] (size = {size}), "
+                             f"got values from {ids.min()} to {ids.max()}")
     if order not in (1, 2):
         raise ValueError(f"order: expected 1 (unigram) or 2 (bigram), got {order!r}")
     if not (isinstance(alpha, (int, float)) and alpha > 0):
@@ -182,7 +185,7 @@ def evaluate_bits(params: object, ids: object, n_streams: int = 1) -> float:
     starts from h0 = 0 (and c0 = 0), so its first characters are predicted with less context;
     more streams make the evaluation faster and a little pessimistic. Chapter 16.
     """
-    forward, _ = NETWORKS[type(params)]
+    forward, _ = _network(params)
     inputs, targets = streams(ids, n_streams)
     cache = forward(params, one_hot(inputs, params.sizes[0]))
     return bits_per_char(cache.z, targets)
@@ -212,7 +215,7 @@ def sample(
     the next input. seed: anything np.random.default_rng accepts. Returns the n drawn classes.
     Chapter 16.
     """
-    forward, _ = NETWORKS[type(params)]
+    forward, _ = _network(params)
     prompt = np.asarray(prompt)
     if not np.issubdtype(prompt.dtype, np.integer) or prompt.ndim != 1 or prompt.size < 1:
         raise ValueError(f"prompt: expected a 1-D integer array of at least one class, got "

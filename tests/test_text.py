@@ -96,3 +96,14 @@ def test_sample_matches_a_step_by_step_draw_and_is_seeded():
     assert np.array_equal(drawn, by_hand)
     lstm = tx.sample(bc.init_lstm(5, 3, 5, seed=0), prompt, 6, seed=0)
     assert lstm.shape == (6,) and lstm.max() < 5
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match=r"^test: expected classes in \[0, 1\]"):
+        tx.ngram_bits(np.array([0, 1, 0]), np.array([0, 2]), 2, order=1)
+    with pytest.raises(ValueError, match=r"^params: expected one of RNNParams"):
+        tx.evaluate_bits({"W_xh": 1}, np.arange(3))
+    with pytest.raises(ValueError, match=r"^params: expected one of RNNParams"):
+        tx.sample(None, np.array([0]), 3, seed=0)
+    with pytest.raises(ValueError, match=r"^prompt: expected a 1-D integer array"):
+        tx.sample(bc.init_rnn(3, 2, 3, seed=0), np.array([]), 3, seed=0)
