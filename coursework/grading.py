@@ -372,7 +372,7 @@ def grade_notebook(student: str, folder: Path, assignment: Assignment, workdir: 
                    (t.points for t in assignment.tasks))]
     problems = [note] if note else []
     for (kind, gid), run in zip(assembled.roles, runs):
-        if run.status in ("timeout", "died") or run.ename == "MemoryError":
+        if run.status in ("timeout", "died") or run.ename.endswith("MemoryError"):
             problems.append(f"{'a cell you added' if kind == 'extra' else f'cell {gid}'} "
                             f"{run.evalue}")
     if any(run.status == "not run" for run in runs):

@@ -186,7 +186,7 @@ class RemoteFunction:
             ename, evalue = str(reply.get("ename", "Error")), str(reply.get("evalue", ""))
             if ename == "NotImplementedError":
                 raise NotImplementedError(evalue)
-            if ename == "MemoryError":
+            if ename.endswith("MemoryError"):  # numpy's is _ArrayMemoryError
                 evalue = (f"ran out of memory (the limit is "
                           f"{self.session.sandbox.limits.memory_mb} MB)")
             raise _named_error(ename, evalue)

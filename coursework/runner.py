@@ -273,7 +273,7 @@ class KernelSession:
         if error is not None:
             # IPython names a cell's code after a hash: "(3172394.py, line 3)" -> "(line 3)"
             evalue = re.sub(r"\((?:[\w.<>-]*?\.py|<[^>]*>), (line \d+)\)", r"(\1)", error[1])
-            if error[0] == "MemoryError":
+            if error[0].endswith("MemoryError"):  # numpy's is _ArrayMemoryError
                 evalue = (f"ran out of memory (the limit is "
                           f"{self.sandbox.limits.memory_mb} MB per notebook)")
             return CellRun("error", error[0], evalue, seconds=seconds)

