@@ -17,7 +17,9 @@ CheckResult (truthy when correct; print it to read the hint). One module per cha
     lstm       chapter 11    check_lstm_step_backward
     initialization chapter 12 check_gains, check_orthogonal_init
     rtrl       chapter 13    check_rtrl_step
+    stateful   chapter 14    check_pair_weights
     interop    chapter 15    check_keras_lstm
+    text       chapter 16    check_bits_per_char
 """
 
 from ._core import TOLERANCE, CheckResult, run_check, verdict
@@ -37,6 +39,8 @@ from .loss import MSE_GRADIENT_MISTAKES, check_mse_gradient
 from .lstm import LSTM_STEP_MISTAKES, check_lstm_step_backward
 from .multistep import CONTRIBUTION_MISTAKES, check_contributions
 from .rtrl import RTRL_STEP_MISTAKES, check_rtrl_step
+from .stateful import PAIR_WEIGHT_MISTAKES, check_pair_weights
+from .text import BITS_MISTAKES, check_bits_per_char
 from .truncation import KEPT_PAIRS_MISTAKES, check_kept_pairs
 from .updates import ADAM_MISTAKES, SGD_MISTAKES, check_adam_update, check_sgd_update
 from .vanishing import (
@@ -51,6 +55,7 @@ __all__ = [
     "ADAM_MISTAKES",
     "BACKWARD_MISTAKES",
     "BIAS_MISTAKES",
+    "BITS_MISTAKES",
     "CLIP_MISTAKES",
     "CONTRIBUTION_MISTAKES",
     "CheckResult",
@@ -62,6 +67,7 @@ __all__ = [
     "LSTM_STEP_MISTAKES",
     "MSE_GRADIENT_MISTAKES",
     "ORTHOGONAL_MISTAKES",
+    "PAIR_WEIGHT_MISTAKES",
     "RTRL_STEP_MISTAKES",
     "SGD_MISTAKES",
     "SINGLE_STEP_MISTAKES",
@@ -69,6 +75,7 @@ __all__ = [
     "WEIGHT_MISTAKES",
     "check_adam_update",
     "check_bias_grads",
+    "check_bits_per_char",
     "check_clip_by_global_norm",
     "check_contributions",
     "check_gains",
@@ -79,6 +86,7 @@ __all__ = [
     "check_lstm_step_backward",
     "check_mse_gradient",
     "check_orthogonal_init",
+    "check_pair_weights",
     "check_problem",
     "check_rnn_backward",
     "check_rnn_step",
