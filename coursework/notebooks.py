@@ -17,12 +17,18 @@ A task's solution cells are those between the previous test cell and its own.
 from __future__ import annotations
 
 import copy
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
-from nbformat import NotebookNode
+# jsonschema (which nbformat imports) loads the optional rfc3987_syntax when it is installed,
+# and that module builds a grammar for seconds at import; nbformat's notebook schema checks no
+# IRI, so the grader does without it (3 s less for every grading run and worker)
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+import nbformat  # noqa: E402
+from nbformat import NotebookNode  # noqa: E402
 
 SOLUTION = ("### BEGIN SOLUTION", "### END SOLUTION")
 HIDDEN = ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
