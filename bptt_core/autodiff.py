@@ -234,9 +234,10 @@ def tape_loss_and_grads(params: object, xs: object, targets: object, h0: object 
         theta["c0"] = c = tape.variable(np.zeros_like(h0_array), "c0")  # c_0 = 0
     p = theta
 
-    def gate(g: str, nonlinearity: Callable, x_t: Var, h_prev: Var) -> Var:
-        # an LSTM gate: nonlinearity(W_xg x_t + W_hg h_{t-1} + b_g)
-        return nonlinearity(mv(p[f"W_x{g}"], x_t) + mv(p[f"W_h{g}"], h_prev) + p[f"b_{g}"])
+    def gate(chi: str, nonlinearity: Callable, x_t: Var, h_prev: Var) -> Var:
+        # an LSTM gate chi: nonlinearity(W_x.chi x_t + W_h.chi h_{t-1} + b_chi), chapter 11
+        return nonlinearity(mv(p[f"W_x{chi}"], x_t) + mv(p[f"W_h{chi}"], h_prev)
+                            + p[f"b_{chi}"])
 
     loss = None
     for t in range(1, xs.shape[0] + 1):

@@ -8,11 +8,11 @@ keeping the states for a backward pass:
     Pi_t = diag(f'(a_t)) (W_hh Pi_{t-1} + Phi_t),   Pi_0 = 0 (and dh_0/dh_0 = I)
     dL/dtheta_h = sum_t Pi_t^T g_t,   g_t = W_oh^T dL_t/dz_t
 
-The direct term Phi_t = da_t/dtheta_h|direct is e_k h_{t-1, j} for W_hh[k, j], e_k x_{t, j}
-for W_xh[k, j] and e_k for b_h[k]. Pi_t for W_hh alone holds H^3 numbers and W_hh Pi_{t-1}
-costs H^4 multiply-adds a step, whatever T is: memory O(H^3), time O(T H^4), against BPTT's
-O(T H) and O(T H^2). In return, the gradient of the losses so far is ready at every step, with
-nothing stored.
+The direct term Phi_t = da_t/dtheta_h|direct is h_{t-1,q} in row p for (W_hh)_pq, x_{t,q} in
+row p for (W_xh)_pq and 1 in row p for (b_h)_p. Pi_t for W_hh alone holds H^3 numbers and
+W_hh Pi_{t-1} costs H^4 multiply-adds a step, whatever T is: memory O(H^3), time O(T H^4),
+against BPTT's O(T H) and O(T H^2). In return, the gradient of the losses so far is ready at
+every step, with nothing stored.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def _times_P(dh: np.ndarray, P: np.ndarray) -> np.ndarray:
 
 
 def rtrl_loss_and_grads(params: RNNParams, xs: object, targets: object, h0: object = None, *,
-         activation: str = "tanh") -> tuple[float, dict[str, np.ndarray]]:
+                        activation: str = "tanh") -> tuple[float, dict[str, np.ndarray]]:
     """The mean squared error of the RNN (identity output) and its exact gradient, computed
     forward in time: the loss of ``loss_and_grads``, and the same gradient as BPTT.
 
@@ -62,10 +62,10 @@ def rtrl_loss_and_grads(params: RNNParams, xs: object, targets: object, h0: obje
     p, batch, N = params, h.shape[:-1], targets.size
     eye = np.eye(H)
     # sensitivities of h_0: nothing depends on the weights yet; dh_0/dh_0 = I
-    P_xh = np.zeros((*batch, H, H, D))  # [..., i, k, j] = dh_t,i / dW_xh[k, j]
-    P_hh = np.zeros((*batch, H, H, H))  # [..., i, k, j] = dh_t,i / dW_hh[k, j]
-    P_b = np.zeros((*batch, H, H))  # [..., i, k] = dh_t,i / db_h[k]
-    P_0 = np.broadcast_to(eye, (*batch, H, H)).copy()  # [..., i, k] = dh_t,i / dh_0,k
+    P_xh = np.zeros((*batch, H, H, D))  # [..., i, p, q] = dh_t,i / d(W_xh)_pq
+    P_hh = np.zeros((*batch, H, H, H))  # [..., i, p, q] = dh_t,i / d(W_hh)_pq
+    P_b = np.zeros((*batch, H, H))  # [..., i, p] = dh_t,i / d(b_h)_p
+    P_0 = np.broadcast_to(eye, (*batch, H, H)).copy()  # [..., i, q] = dh_t,i / dh_0,q
     grads = {name: np.zeros_like(value) for name, value in p.items()}
     grads["h0"] = np.zeros_like(h)
     L = 0.0
@@ -73,7 +73,7 @@ def rtrl_loss_and_grads(params: RNNParams, xs: object, targets: object, h0: obje
         x_t, h_prev = xs[t - 1], h
         h = f(mv(p.W_xh, x_t) + mv(p.W_hh, h_prev) + p.b_h)
         s = slope(h)[..., :, None]  # diag(f'(a_t)) applied to the rows i of every P
-        # Pi_t = diag(f'(a_t)) (W_hh Pi_{t-1} + Phi_t), Phi_t: e_k x_t^T, e_k h_{t-1}^T, e_k
+        # Pi_t = diag(f'(a_t)) (W_hh Pi_{t-1} + Phi_t); Phi_t: x_{t,q}, h_{t-1,q}, 1 in row p
         P_xh = s[..., None] * (_through_W_hh(p.W_hh, P_xh, batch)
                                + eye[:, :, None] * x_t[..., None, None, :])
         P_hh = s[..., None] * (_through_W_hh(p.W_hh, P_hh, batch)

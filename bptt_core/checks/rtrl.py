@@ -1,8 +1,8 @@
 """Self-check for chapter 13: one step of RTRL's sensitivity recursion for W_hh.
 
-    P_t[i, k, j] = dh_t,i / dW_hh[k, j]
-    P_t = diag(1 - h_t^2) (W_hh P_{t-1} + e_k h_{t-1}^T),   i.e.
-    P_t[i, k, j] = (1 - h_t,i^2) (sum_m W_hh[i, m] P_{t-1}[m, k, j] + [i == k] h_{t-1, j})
+    P_t[i, p, q] = dh_t,i / d(W_hh)_pq
+    P_t = diag(1 - h_t^2) (W_hh P_{t-1} + Phi_t),  Phi_t[i, p, q] = [i == p] h_{t-1,q},  i.e.
+    P_t[i, p, q] = (1 - h_t,i^2) (sum_m W_hh[i, m] P_{t-1}[m, p, q] + [i == p] h_{t-1,q})
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ RTRL_STEP_MISTAKES: dict[str, str] = {
         "W_hh P_{t-1} (contract W_hh's columns with P_{t-1}'s first axis)"
     ),
     "direct term missing": (
-        "a_t = W_hh h_{t-1} + ... depends on W_hh[k, j] directly, by h_{t-1, j} in row k: "
+        "a_t = W_hh h_{t-1} + ... depends on (W_hh)_pq directly, by h_{t-1,q} in row p: "
         "add eye(H)[:, :, None] * h_prev[None, None, :]"
     ),
     "direct term uses h_t instead of h_{t-1}": (
         "W_hh multiplies the previous state in a_t = W_xh x_t + W_hh h_{t-1} + b_h: "
-        "the direct term is e_k h_{t-1}^T, with h_prev"
+        "the direct term holds h_{t-1,q} in row p for (W_hh)_pq: use h_prev"
     ),
     "slope applied to the direct term only": (
         "both terms are inside tanh: P_t = diag(1 - h_t^2) (W_hh P_{t-1} + direct), the slope "
@@ -50,7 +50,7 @@ def mistaken_rtrl_step(W_hh: np.ndarray, P_prev: np.ndarray, h_prev: np.ndarray,
                          f"{', '.join(map(repr, RTRL_STEP_MISTAKES))}, got {mistake!r}")
     H = h.shape[0]
     W = W_hh.T if mistake == "W_hh transposed in the recurrence" else W_hh
-    carried = np.einsum("im,mkj->ikj", W, P_prev)
+    carried = np.einsum("im,mpq->ipq", W, P_prev)
     state = h if mistake == "direct term uses h_t instead of h_{t-1}" else h_prev
     direct = np.eye(H)[:, :, None] * state[None, None, :]
     if mistake == "recurrence W_hh P_{t-1} missing":
