@@ -9,9 +9,10 @@ with numpy arrays in place of tensors. PyTorch's documented equations (one layer
            through sigmoid, sigmoid, tanh, sigmoid;  c_t = f c_{t-1} + i g,  h_t = o tanh(c_t)
     head:  y_t = W h_t + b      (``head.weight`` (O, H), ``head.bias`` (O,))
 
-So ``weight_ih_l0`` stacks the book's W_x<g> (4H, D), ``weight_hh_l0`` the W_h<g> (4H, H), in
-the order i, f, c~ (PyTorch's g), q (PyTorch's o); the book's one bias per gate goes into
-``bias_ih_l0`` and zeros into ``bias_hh_l0``, since only their sum matters.
+So ``weight_ih_l0`` stacks the book's W_xi, W_xf, W_xc, W_xq (4H, D), ``weight_hh_l0`` the
+W_h.. likewise (4H, H): the order i, f, c~ (PyTorch's g), q (PyTorch's o); the book's one
+bias per gate goes into ``bias_ih_l0`` and zeros into ``bias_hh_l0``, since only their sum
+matters.
 
 PyTorch's GRU is a different function from the book's (chapter 11): it applies the reset gate
 after the recurrent product, n_t = tanh(W_in x_t + b_in + r_t * (W_hn h_{t-1} + b_hn)), where the
