@@ -192,7 +192,7 @@ def evaluate_bits(params: object, ids: object, n_streams: int = 1) -> float:
 
 
 def temperature_probs(logits: object, temperature: float) -> np.ndarray:
-    """p = softmax(z / tau): tau < 1 sharpens the distribution, tau > 1 flattens it."""
+    """p = softmax(z / Omega), Omega the temperature: Omega < 1 sharpens p, > 1 flattens it."""
     z = as_float_array("logits", logits)
     require_finite("logits", z)
     if not (isinstance(temperature, (int, float, np.floating)) and temperature > 0):
