@@ -48,7 +48,7 @@ from .notebooks import (
     replace_regions,
 )
 from .runner import CellRun, KernelSession, KernelStartError
-from .sandbox import Sandbox
+from .sandbox import Sandbox, matplotlib_cache
 from .verdict import Verdict, judge
 
 DEFAULT_TIMEOUT = 120.0  # seconds per notebook; the book's assignments run in a few seconds
@@ -353,6 +353,9 @@ def grade_notebook(student: str, folder: Path, assignment: Assignment, workdir: 
     assembled = assemble(assignment, submitted)
     scratch = workdir / "submission"
     _copy_folder(folder, scratch)
+    if sandbox.matplotlib_cache is not None:  # where kernel_environment's MPLCONFIGDIR points
+        shutil.copytree(sandbox.matplotlib_cache, scratch / ".config" / "matplotlib",
+                        dirs_exist_ok=True)
     cwd = scratch / where.parent
     cwd.mkdir(parents=True, exist_ok=True)
     session = KernelSession(kernel_notebook(assignment, assembled), cwd, scratch, sandbox,
@@ -539,7 +542,9 @@ def grade_class(submissions: Path, assignments: list[Assignment], *,
                               *[repository_of(a.path.resolve()) for a in assignments],
                               repository_of(submissions.resolve())) if p is not None]
         sandbox = Sandbox(sandbox.bwrap, hidden=[*sandbox.hidden, *hidden],
-                          limits=sandbox.limits)
+                          limits=sandbox.limits,
+                          matplotlib_cache=matplotlib_cache(scratch / "matplotlib") if todo
+                          else None)
 
         def finished(student: str, a: Assignment, result: NotebookResult) -> None:
             nonlocal done

@@ -11,7 +11,7 @@ as the function left them, and which engine functions it entered. The grader dec
 Everything the probe needs is bound at start-up, before any student code runs, and an audit
 hook (which no code can remove) refuses the tools that would reach into the probe from the
 student's code: gc's object lists, other threads' frames, replacing a function's code, new code
-objects, ctypes; and, during a graded call, frames, tracebacks' frames and profilers.
+objects, ctypes, new processes; and, during a graded call, profilers and tracers.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ ALWAYS_REFUSED = ("gc.get_objects", "gc.get_referrers", "gc.get_referents",
                   # no new processes: a kernel needs none, and a fork bomb needs them
                   "os.fork", "os.forkpty", "os.posix_spawn", "os.exec", "os.spawn",
                   "os.system", "subprocess.Popen", "pty.spawn")
-REFUSED_IN_CALLS = ("sys._getframe", "sys.setprofile", "sys.settrace", "object.__getattr__")
+# (frames stay allowed: warnings, logging and inspect need them in honest code)
+REFUSED_IN_CALLS = ("sys.setprofile", "sys.settrace")
 
 
 def engine_functions() -> dict[int, tuple[types.CodeType, str]]:
@@ -133,9 +134,6 @@ def start(path: str) -> None:
         if event == "object.__setattr__" and len_(args) > 1 and args[1] == "__code__":
             raise RuntimeError("the grader does not allow replacing a function's code")
         if state["in_call"] and event in REFUSED_IN_CALLS:
-            if event == "object.__getattr__" and len_(args) > 1 and args[1] not in (
-                    "tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"):
-                return
             raise RuntimeError(f"the grader does not allow {event} in a graded function")
 
     # --- plain data in and out ---------------------------------------------------------------

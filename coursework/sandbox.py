@@ -53,6 +53,8 @@ class Sandbox:
     bwrap: str | None
     hidden: list[Path] = field(default_factory=list)
     limits: Limits = field(default_factory=Limits)
+    # matplotlib's font cache, made once by the grader: a kernel cannot run fc-list to make it
+    matplotlib_cache: Path | None = None
 
     @property
     def on(self) -> bool:
@@ -121,6 +123,19 @@ def kernel_environment(scratch: Path | None = None) -> dict[str, str]:
                     "IPYTHONDIR": str(scratch / ".ipython"),
                     "JUPYTER_RUNTIME_DIR": str(scratch / ".jupyter")})
     return env
+
+
+def matplotlib_cache(folder: Path) -> Path | None:
+    """matplotlib's font cache, built in ``folder`` outside the sandbox (a kernel may start no
+    process, and matplotlib runs fc-list to build it); None if matplotlib cannot build it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "MPLCONFIGDIR": str(folder), "MPLBACKEND": "Agg"}
+    try:
+        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
+                       capture_output=True, timeout=300, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return folder if any(folder.glob("fontlist*.json")) else None
 
 
 def find_bwrap() -> str | None:

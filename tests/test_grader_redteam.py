@@ -202,6 +202,19 @@ REASONS = {"memory_hog": "ran out of memory", "big_array": "ran out of memory",
 MARKER = "def check_forward(*a, **k): return True"  # what the writer tries to put everywhere
 
 
+NOISY = """\
+    print("debug", h0.shape)
+    import logging, warnings
+    warnings.warn("a warning from the student")
+    logging.getLogger("student").warning("a log line")
+"""
+PLOT = """\
+import matplotlib.pyplot as plt
+plt.plot([1, 2], [3, 4])
+plt.savefig("plot.png")
+"""
+
+
 def fingerprint(*roots: Path) -> dict[str, str]:
     out = {}
     for root in roots:
@@ -246,6 +259,17 @@ def graded(tmp_path_factory):
         for name in (A1, A2):
             (submissions / honest / f"{name}.ipynb").write_bytes(
                 (SOURCE / f"{name}.ipynb").read_bytes())
+    # an honest student who prints, warns, logs and plots, in and around the graded functions
+    nb = json.loads((SOURCE / f"{A1}.ipynb").read_text())
+    for cell in nb["cells"]:
+        gid = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        text = "".join(cell["source"])
+        if gid == "a1-forward-solution":
+            cell["source"] = text.replace("    h[0] = h0\n", "    h[0] = h0\n" + NOISY)
+        elif gid == "a1-mse-solution":
+            cell["source"] = PLOT + text
+    (submissions / "honest_noisy").mkdir(parents=True)
+    (submissions / "honest_noisy" / f"{A1}.ipynb").write_text(json.dumps(nb))
     out = root / "out" / "grades.csv"
     # the engine is guarded by content below: other work may change it while this test runs
     guarded = (SOURCE, ROOT / "coursework", submissions)
@@ -299,6 +323,12 @@ def test_honest_students_keep_full_marks(graded):
         for row in mine:
             if row["assignment"] in (A1, A2):
                 assert row["points"] == row["max_points"], row
+
+
+def test_an_honest_student_who_prints_warns_logs_and_plots_keeps_full_marks(graded):
+    for task in A1_TASKS:
+        row = graded["by"][("honest_noisy", task)]
+        assert row["points"] == row["max_points"], row
 
 
 def test_the_graders_files_are_byte_identical(graded):
