@@ -20,7 +20,10 @@ def limit(which: int, soft: int, hard: int | None = None) -> None:
     hard = soft if hard is None else hard
     if old_hard != resource.RLIM_INFINITY:
         hard = min(hard, old_hard)
-    resource.setrlimit(which, (min(soft, hard), hard))
+    try:
+        resource.setrlimit(which, (min(soft, hard), hard))
+    except (ValueError, OSError):  # e.g. RLIMIT_AS on macOS: that limit is not enforced there
+        pass
 
 
 def main() -> None:

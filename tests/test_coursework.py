@@ -299,6 +299,7 @@ def test_the_run_finishes_with_exit_code_0_a_summary_and_a_progress_bar(graded):
     assert "perfect" in done.stdout and "34/34" in done.stdout
     assert "Ignored (not a student folder): notes.txt" in done.stdout
     assert "[##############################]" in done.stderr
+    assert re.search(r"\] \d+/\d+ ETA \d+:\d\d:\d\d ", done.stderr)  # the progress bar's ETA
 
 
 def test_a_student_who_redefines_a_check_still_loses_and_is_flagged(graded):
