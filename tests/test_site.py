@@ -176,9 +176,9 @@ class Visit:
 
 
 @contextmanager
-def visit(browser, url: str):
+def visit(browser, url: str, viewport: dict | None = None):
     """Open url in a fresh context; every request leaving 127.0.0.1 is counted and aborted."""
-    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+    context = browser.new_context(viewport=viewport or VIEWPORT, service_workers="block")
     context.set_default_timeout(30_000)
     found = Visit(page=None, status=None)
 
@@ -272,11 +272,39 @@ def check_sliders(page) -> list[str]:
                     changed = True
                     break
             slider.fill(start)
+            problems += check_keyboard(slider, image, name)
             if not changed:
                 problems.append(f"slider {name!r} of exploration {e + 1} never changes "
                                 f"the frame")
             elif image.get_attribute("src") != before:
                 problems.append(f"slider {name!r}: moving back does not restore the frame")
+    return problems
+
+
+def check_keyboard(slider, image, name: str) -> list[str]:
+    """A static slider is labelled, moves with the arrow keys, and says its value."""
+    problems = []
+    label = slider.evaluate("e => e.labels.length ? e.labels[0].textContent.trim() : ''")
+    if label != name:
+        problems.append(f"slider {name!r} is labelled {label!r}")
+    before = image.get_attribute("src")
+    key = "ArrowLeft" if slider.input_value() == slider.get_attribute("max") else "ArrowRight"
+    slider.focus()
+    slider.press(key)
+    value = slider.evaluate("e => e.nextElementSibling.textContent")
+    said = slider.get_attribute("aria-valuetext")
+    if image.get_attribute("src") == before:
+        problems.append(f"slider {name!r}: {key} does not change the frame")
+    if said != f"{name} = {value}":
+        problems.append(f"slider {name!r}: aria-valuetext is {said!r}, expected "
+                        f"{name + ' = ' + value!r}")
+    expected = image.evaluate("img => JSON.parse(img.closest('.bptt-explore')"
+                              ".querySelector('.bptt-explore-data').textContent)"
+                              ".alts[img.dataset.frame]")
+    if image.get_attribute("alt") != expected:
+        problems.append(f"slider {name!r}: the frame's alt is {image.get_attribute('alt')!r}, "
+                        f"not that of the frame shown ({expected!r})")
+    slider.press("ArrowRight" if key == "ArrowLeft" else "ArrowLeft")
     return problems
 
 
@@ -510,3 +538,171 @@ def test_student_edition_differs_only_by_solutions(site, student_site):
                 leaked.append(f"{path}: {code[:70]!r}")
     assert total > 0, "the book's solutions hold no code: is this check still meaningful?"
     assert not leaked, "solution code in the student edition:\n" + "\n".join(leaked)
+
+
+# ---------------------------------------------------------------------------------------------
+# Accessibility: WCAG 2.1 AA, checked by axe-core inside the page, at a desktop and a phone
+# width, on every page of both editions
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"  # pinned in package.json (npm ci)
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING = ("serious", "critical")
+WIDTHS = {"desktop": VIEWPORT, "phone": {"width": 390, "height": 844}}
+SHOWN_PER_RULE = 4  # elements printed per failing rule (and how many more there are)
+
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags},
+                                          resultTypes: ["violations"]});
+  return result.violations.map(v => ({
+    id: v.id, help: v.help,
+    nodes: v.nodes.map(n => ({impact: n.impact, target: n.target.join(" "),
+                              html: n.html.replace(/\\s+/g, " ").slice(0, 150)}))}));
+}"""
+
+IMAGES = """() => Array.from(document.images).map(img => ({
+  src: (img.getAttribute("src") || "").slice(0, 90), alt: img.getAttribute("alt"),
+  where: img.closest("[id]") ? "#" + img.closest("[id]").id : ""}))"""
+
+# The elements that stick out of the window on the right, outermost first.
+OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolled = document.scrollingElement.scrollWidth;
+  if (scrolled <= width) return null;
+  const name = e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+    (e.classList.length ? "." + Array.from(e.classList).slice(0, 3).join(".") : "");
+  const out = [];
+  for (const e of document.body.querySelectorAll("*")) {
+    const box = e.getBoundingClientRect();
+    if (box.width === 0 || box.right <= width + 1) continue;
+    const style = getComputedStyle(e);  // off-canvas drawers do not widen the page
+    if (style.position === "fixed" || style.visibility === "hidden") continue;
+    let parent = e.parentElement, reported = false;
+    for (; parent && parent !== document.body; parent = parent.parentElement) {
+      if (out.includes(parent)) { reported = true; break; }
+      if (getComputedStyle(parent).overflowX !== "visible") break;  // scrolls inside it
+    }
+    if (!reported && (!parent || parent === document.body ||
+                      parent.getBoundingClientRect().right > width + 1)) out.push(e);
+  }
+  return {scrolled, width, culprits: out.slice(0, 5).map(e =>
+    `${name(e)} (right edge at ${Math.round(e.getBoundingClientRect().right)} px)`)};
+}"""
+
+FILE_NAME = re.compile(r"(^|[/\\])[\w.-]+\.(png|jpe?g|gif|svg|webp|pdf)$|^[0-9a-f]{16,}",
+                       re.IGNORECASE)
+
+
+def alt_problems(images: list[dict]) -> list[str]:
+    """Every <img> needs a text alternative that says something: not empty, not a file name."""
+    problems = []
+    for image in images:
+        alt = (image["alt"] or "").strip()
+        if not alt or FILE_NAME.search(alt) or alt == image["src"]:
+            problems.append(f"img-alt: {image['src']!r} in {image['where'] or 'the page'} "
+                            f"has alt={image['alt']!r}: say what the figure shows")
+    return problems
+
+
+def axe_problems(violations: list[dict]) -> list[str]:
+    """One line per failing element of a serious or critical violation (a few per rule)."""
+    problems = []
+    for violation in violations:
+        nodes = [n for n in violation["nodes"] if n["impact"] in BLOCKING]
+        for node in nodes[:SHOWN_PER_RULE]:
+            problems.append(f"{violation['id']} [{node['impact']}] {violation['help']}: "
+                            f"{node['target']}  {node['html']}")
+        if len(nodes) > SHOWN_PER_RULE:
+            problems.append(f"{violation['id']}: ... and {len(nodes) - SHOWN_PER_RULE} more "
+                            "elements")
+    return problems
+
+
+def accessibility(page, width: str) -> dict:
+    """What axe-core, the images and the page's width say, at the current window size."""
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    violations = page.evaluate(RUN_AXE, AXE_TAGS)
+    overflow = page.evaluate(OVERFLOW) if width == "phone" else None
+    return {"violations": violations, "images": page.evaluate(IMAGES), "overflow": overflow}
+
+
+def accessibility_problems(found: dict) -> list[str]:
+    problems = axe_problems(found["violations"]) + alt_problems(found["images"])
+    if found["overflow"]:
+        over = found["overflow"]
+        problems.append(f"horizontal scrolling: the page is {over['scrolled']} px wide in a "
+                        f"{over['width']} px window; sticking out: {over['culprits']}")
+    return problems
+
+
+def audit(browser, url: str):
+    """(width, what accessibility() found) at each width, in one page load."""
+    with visit(browser, url, WIDTHS["desktop"]) as found:
+        page = found.page
+        page.evaluate(WAIT_FOR_MATHJAX)
+        page.evaluate(BROKEN_IMAGES)  # loads every image (lazy ones too) before the check
+        for width, size in WIDTHS.items():
+            page.set_viewport_size(size)
+            page.wait_for_timeout(300)  # the theme's layout settles at the new width
+            yield width, accessibility(page, width)
+
+
+def check_accessible(browser, base: str, path: str, edition: str) -> None:
+    """WCAG 2.1 AA: no serious or critical axe-core violation (wcag2a, wcag2aa, wcag21a,
+    wcag21aa), every image has a real text alternative, and no page is wider than a phone's
+    screen (390 px), at 1280 px and at 390 px."""
+    if not AXE.is_file():
+        unavailable(f"{AXE.relative_to(ROOT)} is missing: run npm ci (make book does)")
+    problems = []
+    for width, found in audit(browser, base + path):
+        problems += [f"{width}: {p}" for p in accessibility_problems(found)]
+    assert not problems, (f"{edition} edition, {path}: {len(problems)} accessibility "
+                          "problems\n" + "\n".join(problems))
+
+
+# One class per edition: pytest-xdist's --dist loadscope runs each class on its own worker.
+class TestAccessibleBook:
+    @pytest.mark.parametrize("path", PAGES)
+    def test_page(self, browser, site, path):
+        check_accessible(browser, site, path, "book")
+
+
+class TestAccessibleStudentEdition:
+    @pytest.mark.parametrize("path", PAGES)
+    def test_page(self, browser, student_site, path):
+        check_accessible(browser, student_site, path, "student")
+
+
+PLANTED = """<!DOCTYPE html><html lang="en"><head><title>planted</title></head><body><main>
+<h1>A page with four planted faults</h1>
+<button aria-label="Close">Open the menu</button>
+<p style="color:#aaaaaa;background:#ffffff">grey on white, 2.3 : 1</p>
+<img src="data:image/png;base64,{png}" alt="../_images/0123abcd.png">
+<div style="width:600px">wider than a phone</div>
+</main></body></html>"""
+CLEAN = """<!DOCTYPE html><html lang="en"><head><title>clean</title></head><body><main>
+<h1>A page without faults</h1><button>Open the menu</button>
+<img src="data:image/png;base64,{png}" alt="A red dot"></main></body></html>"""
+DOT = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5"
+       "ErkJggg==")
+
+
+def test_the_accessibility_check_catches_planted_faults(browser, tmp_path):
+    """Not vacuous: a mismatched button name, low contrast, a file name for alt and a page
+    wider than a phone are each reported, with the width; a clean page passes."""
+    if not AXE.is_file():
+        unavailable(f"{AXE.relative_to(ROOT)} is missing: run npm ci (make book does)")
+    (tmp_path / "planted.html").write_text(PLANTED.format(png=DOT))
+    (tmp_path / "clean.html").write_text(CLEAN.format(png=DOT))
+    with serve(tmp_path) as base:
+        found = {width: accessibility_problems(f) for width, f in audit(browser,
+                                                                         base + "planted.html")}
+        clean = [p for _, f in audit(browser, base + "clean.html")
+                 for p in accessibility_problems(f)]
+    for width in WIDTHS:
+        text = "\n".join(found[width])
+        for rule in ("label-content-name-mismatch", "color-contrast", "img-alt"):
+            assert rule in text, f"{width}: {rule} not caught:\n{text}"
+    assert "horizontal scrolling" in "\n".join(found["phone"])
+    assert "horizontal scrolling" not in "\n".join(found["desktop"])
+    assert clean == [], clean

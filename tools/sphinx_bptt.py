@@ -21,6 +21,18 @@
 4. Each page loads each script once: sphinx-thebe registers its inline configuration script
    twice (once as ``None``, once as ``""``), and the second ``const THEBE_JS_URL`` is a
    JavaScript error on every page.
+5. Accessible markup (WCAG 2.1 AA, checked by axe-core in tests/test_site.py) where the
+   theme, myst-nb or docutils emit markup that fails it:
+
+   - myst-nb's "Show code cell source" toggle is a ``<summary aria-label="Toggle hidden
+     content">``: its visible text is not part of its name (label-content-name-mismatch,
+     WCAG 2.5.3). Written here without the aria-label, so its name is what it says.
+   - docutils wraps citations in ``<div role="list">`` whose children have the role
+     ``doc-biblioentry``, deprecated in ARIA 1.2, so the list has no list items
+     (aria-required-children, critical). Written here as list items.
+   - the theme's search button and colour-mode switch: ``book/_templates`` (put first on
+     the template path here) overrides the two components, naming each by what it shows.
+   - colours and narrow screens: ``book/_static/custom.css``.
 """
 
 from __future__ import annotations
@@ -29,6 +41,8 @@ import importlib
 import inspect
 import pkgutil
 import re
+from html import escape
+from pathlib import Path
 
 from docutils import nodes
 from sphinx.errors import ExtensionError
@@ -248,7 +262,52 @@ def unique_scripts(app, pagename, templatename, context, doctree) -> None:
     context["script_files"] = unique
 
 
+# ---------------------------------------------------------------------------------------------
+# 5. Accessible markup
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "book" / "_templates"
+
+
+def visit_hidden_cell(self, node) -> None:
+    """myst-nb's toggle of a hidden cell, named by its visible text (no aria-label)."""
+    classes = " ".join(node["classes"])
+    self.body.append(f'<details class="admonition hide {classes}">\n<summary>\n')
+    self.body.append(f'<p class="collapsed admonition-title">{escape(node["prompt_show"])}'
+                     '</p>\n')
+    self.body.append(f'<p class="expanded admonition-title">{escape(node["prompt_hide"])}'
+                     '</p>\n</summary>\n')
+
+
+def depart_hidden_cell(self, node) -> None:
+    self.body.append("</details>\n")
+
+
+def visit_citation(self, node) -> None:
+    """A bibliography entry: a list item of the citation list (docutils' own markup, with
+    role="listitem" for the deprecated role="doc-biblioentry")."""
+    if not isinstance(node.previous_sibling(), type(node)):
+        self.body.append('<div role="list" class="citation-list">\n')
+    self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
+
+
+def depart_citation(self, node) -> None:
+    self.body.append("</div>\n")
+    if not isinstance(node.next_node(descend=False, siblings=True), type(node)):
+        self.body.append("</div>\n")
+
+
+def accessible_templates(app, config) -> None:
+    """The book's template overrides come before the theme's components."""
+    config.templates_path.insert(0, str(TEMPLATES))
+
+
 def setup(app):
+    from myst_nb.sphinx_ import HideCodeCellNode
+
+    app.setup_extension("myst_nb")  # its node first, so that the override below wins
+    app.add_node(HideCodeCellNode, override=True, html=(visit_hidden_cell, depart_hidden_cell))
+    app.add_node(nodes.citation, override=True, html=(visit_citation, depart_citation))
+    app.connect("config-inited", accessible_templates)
     app.connect("source-read", expand_api)
     app.connect("autodoc-process-docstring", process_docstring)
     app.connect("html-page-context", unique_scripts, priority=900)
