@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,22 @@ def test_without_a_sandbox_grading_refuses_unless_told(klass, tmp_path, monkeypa
     assert code == 0
     assert "WARNING: --no-sandbox: the students' code runs with your permissions" in \
         capsys.readouterr().err
+
+
+def test_an_interrupted_run_resumes_without_grading_finished_notebooks_again(klass):
+    root, out = klass["root"], klass["root"] / "interrupted" / "grades.csv"
+    state = out.with_name("grades.state")
+    run = subprocess.Popen([sys.executable, "-m", "coursework", "grade", str(klass["subs"]),
+                            "-o", str(out), "--source", str(klass["source"]), "--jobs", "1",
+                            "--cell-timeout", "10"],  # the options of grade(), which resumes
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not len(list(state.rglob("*.json"))) >= 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    run.kill()  # as a crash, a closed laptop or a cluster's time limit would
+    run.wait()
+    kept = len(list(state.rglob("*.json")))
+    assert 2 <= kept < 6 and not out.exists()
+    done = grade(klass["subs"], klass["source"], out, "--jobs", "2")
+    assert f"resumed: {kept} of 6 notebooks" in done.stderr
+    assert rows(out) == rows(root / "serial" / "grades.csv")
