@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import time
 from dataclasses import dataclass
 
 from .notebooks import Assignment, grade_id, is_solution, is_test
@@ -71,6 +72,7 @@ def judge(assignment: Assignment, session: KernelSession, *, call_timeout: float
                                       call_timeout=call_timeout)
                  for name in graded_functions(assignment)}
     tests = {grade_id(cell): cell.source for cell in assignment.notebook.cells if is_test(cell)}
+    session.calls_deadline = time.monotonic() + session.timeout  # all calls of all tasks
     verdicts: dict[str, Verdict] = {}
     for task in assignment.tasks:
         if session.link is None:  # the last task's call ended the kernel: one bug, one task
