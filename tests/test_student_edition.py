@@ -7,9 +7,11 @@ stays, source and output. These tests apply the same transformation to the noteb
 themselves, so they need no build and see what a student sees: the exercise cells and the
 Markdown around them, not only the solution boxes.
 
-1. Every function handed to a ``check_*`` self-check is, on the student page, still a stub: the
-   page shows it (in a code cell or in a skeleton in the exercise's text) and every definition
-   shown there contains ``raise NotImplementedError`` or ``...``.
+1. Every function handed to a ``check_*`` self-check is, on the student page, still a stub:
+   every definition shown there contains ``raise NotImplementedError`` or ``...``, and a function
+   the page asks for (names it, or hands it to a shown self-check) is shown as such a stub (in a
+   code cell or in a skeleton in the exercise's text). A function defined and checked only
+   inside a hidden solution (a planted mistake the solution shows being caught) is no exercise.
 2. No line of any solution's code appears on a student page: not one on the solution's own
    page, not two of the same solution on any other page (one generic line, such as a Jacobian
    product, is no answer). Lines that carry no answer are left out: signatures, docstrings,
@@ -51,16 +53,6 @@ DIRECTIVE = re.compile(r"^\s*(?P<fence>`{3,}|:{3,})\{(?P<name>solution|solution-
 CODE_BLOCK = re.compile(r"^(?P<fence>`{3,})[ \t]*(?:python|python3|py|ipython3?)?[ \t]*\n"
                         r"(?P<code>.*?)^(?P=fence)[ \t]*$", re.M | re.S)
 HIDDEN_TAGS = {"remove-cell", "remove-input"}
-# Chapters whose owners are still fixing them (issue 11, 5 December 2026): expected to fail
-# until then. Delete a page here as soon as it passes.
-PENDING = {
-    "06_biases.ipynb": "bias_grads_averaged has no stub on the student page",
-}
-
-
-def pending(path: Path) -> None:
-    if path.name in PENDING:
-        pytest.xfail(f"issue 11, being fixed: {PENDING[path.name]}")
 
 
 @dataclass
@@ -182,9 +174,15 @@ def stub_problems(edition: Edition) -> list[str]:
     for code in edition.shown_code:
         for name, defs in functions(code).items():
             shown.setdefault(name, []).extend(defs)
+    visible_checks = checked_functions(Edition(all_code=edition.shown_code))
     problems = []
     for name in sorted(checked_functions(edition)):
-        if name not in shown:
+        # a function the student page asks for (names it, or hands it to a shown self-check)
+        # needs a stub there; one defined and checked only inside a hidden solution (a planted
+        # mistake, say) is not an exercise
+        asked = name in visible_checks or any(re.search(rf"\b{name}\b", block)
+                                              for block in edition.shown_text)
+        if name not in shown and asked:
             problems.append(f"{name}: handed to a self-check, but the student page shows no "
                             f"stub of it (a skeleton with `...` or `raise NotImplementedError`)")
         for function in shown.get(name, []):
@@ -292,16 +290,12 @@ def test_there_are_chapters_with_self_checks(editions):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_every_checked_function_is_a_stub_for_the_student(path, editions):
     problems = stub_problems(editions[path.name])
-    if problems:
-        pending(path)
     assert not problems, f"{path.name} gives answers away:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
 def test_no_solution_code_on_any_student_page(path, editions, given, texts):
     found = leaks(answer_lines(editions[path.name], given), path.name, texts)
-    if found:
-        pending(path)
     assert not found, f"code of {path.name}'s solutions on student pages:\n" + "\n".join(found)
 
 
@@ -374,6 +368,17 @@ def test_a_function_without_any_stub_on_the_page_is_caught():
     assert len(problems) == 1 and "shows no stub" in problems[0]
 
 
+def test_a_planted_mistake_inside_a_solution_needs_no_stub():
+    planted = "def halve(x):\n    wrong = 0.5 * x + 0.0\n    return wrong\n"
+    cells = [md(EXERCISE), code(STUB), md(GATE_START), code(SOLUTION), code(CHECK),
+             code(planted + "assert not check_double(halve)"), md(GATE_END)]
+    assert checked_functions(student_edition(cells)) == {"double", "halve"}
+    assert stub_problems(student_edition(cells)) == []
+    # once the page names it (an exercise asks for it), it needs its stub
+    cells[0] = md(EXERCISE + "\nThen write `halve(x)`.\n")
+    assert "halve: handed to a self-check" in stub_problems(student_edition(cells))[0]
+
+
 def test_hidden_cells_and_an_unclosed_gate():
     edition = student_edition([code(SOLUTION, tags=["remove-input"]), code(CHECK)])
     assert "shows no stub" in stub_problems(edition)[0]
@@ -422,6 +427,4 @@ def html_agrees(edition: Edition, text: str) -> list[str]:
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_the_built_student_edition_agrees(path, editions):
     problems = html_agrees(editions[path.name], html_text(built_page(path)))
-    if problems:
-        pending(path)
     assert not problems, f"{path.name}, student edition:\n" + "\n".join(problems)
