@@ -37,6 +37,7 @@ IDLE_SECONDS = 0.15  # prefetch only after the sliders have been still this long
 PREFETCH_FRAMES = 48  # settings drawn ahead around the current one
 STACKED_FRAMES = 150  # up to this many settings, each has its own Image in the browser
 RENDER_LOCK = threading.Lock()  # matplotlib draws one figure at a time
+CONTAIN_CSS = ".bptt-live-picture { contain: strict; overflow: hidden; }"
 
 
 def render_png(draw: Callable, values: dict, figsize: tuple[float, float] = FIGSIZE,
@@ -119,7 +120,15 @@ class LiveExplorer:
         self.errors = widgets.HTML()  # a failing draw's traceback, empty otherwise
         for slider in self.sliders:
             slider.observe(self._moved, names="index")
-        self.widget = widgets.VBox([*self.sliders, picture, self.errors])
+        # The picture has the figure's size and is contained (CSS): swapping its image is
+        # laid out and painted inside it, never as a change of the whole notebook's page.
+        width, height = (round(v * dpi) for v in figsize)
+        frame = widgets.Box([picture], layout=widgets.Layout(width=f"{width}px",
+                                                             height=f"{height}px"))
+        frame.add_class("bptt-live-picture")
+        style = widgets.HTML(f"<style>{CONTAIN_CSS}</style>",
+                             layout=widgets.Layout(display="none"))
+        self.widget = widgets.VBox([*self.sliders, frame, self.errors, style])
         self._schedule_prefetch(position)
 
     def _stack(self, prefix: tuple[int, ...], shape: list[int]):

@@ -34,13 +34,15 @@ def test_the_widget_is_sliders_then_the_picture_then_errors():
     box = make().widget
     assert isinstance(box, ipywidgets.VBox)
     kinds = [type(child) for child in box.children]
-    assert kinds == [ipywidgets.SelectionSlider, ipywidgets.SelectionSlider, ipywidgets.Stack,
-                     ipywidgets.HTML]
+    assert kinds == [ipywidgets.SelectionSlider, ipywidgets.SelectionSlider, ipywidgets.Box,
+                     ipywidgets.HTML, ipywidgets.HTML]
+    assert isinstance(box.children[2].children[0], ipywidgets.Stack)
+    assert box.children[2].layout.height == "360px"  # the figure's size: FIGSIZE at DPI
 
 
 def test_each_setting_has_its_image_and_each_slider_picks_in_the_browser():
     explorer = make()
-    outer = explorer.widget.children[2]
+    outer = explorer.widget.children[2].children[0]
     assert len(outer.children) == 4 and all(len(inner.children) == 2 for inner in outer.children)
     assert outer.children[1].children[0] is explorer.images[(1, 0)]
     links = [(link.source, link.target) for link in explorer._links]
@@ -52,7 +54,8 @@ def test_each_setting_has_its_image_and_each_slider_picks_in_the_browser():
 def test_too_many_settings_share_one_image():
     explorer = LiveExplorer(draw_line, ["slope", "shift"], [list(range(20)), list(range(10))],
                             [0, 0], prefetch=False)
-    assert isinstance(explorer.widget.children[2], ipywidgets.Image) and not explorer.images
+    assert isinstance(explorer.widget.children[2].children[0], ipywidgets.Image)
+    assert not explorer.images
     first = bytes(explorer.image.value)
     explorer.sliders[0].value = 3
     assert bytes(explorer.image.value) != first
