@@ -56,6 +56,10 @@ PRINT_CSS = """
     break-inside: auto !important; }
   img, figure, .bptt-explore, mjx-container[display="true"] { break-inside: avoid; }
   mjx-container[display="true"] { overflow: visible !important; }
+  /* a table fits the paper: its cells wrap instead of scrolling out of sight */
+  .pst-scrollable-table-container { overflow: visible !important; }
+  .pst-scrollable-table-container table { width: 100% !important; font-size: 80%; }
+  th, td { overflow-wrap: break-word; }
   h1, h2, h3 { break-after: avoid; }
   .prev-next-area, .bd-header-article, .bd-footer-article, .bd-footer, .headerlink,
   .bd-sidebar-primary, .bd-sidebar-secondary, .skip-link {
@@ -84,10 +88,21 @@ WAIT_FOR_PAGE = """async () => {
   document.querySelectorAll("button.toggle-button").forEach(b => { b.remove(); });
   // a display formula wider than the paper is set smaller until it fits (MathJax 3 does
   // not break lines), rather than being cut off at the margin
+  await document.fonts.ready;  // MathJax's web fonts decide the formulas' widths
   document.querySelectorAll('mjx-container[display="true"]').forEach(m => {
-    const width = m.parentElement.clientWidth, needed = m.scrollWidth;
-    const size = parseFloat(m.style.fontSize) || 100;  // MathJax may have set one
-    if (needed > width) m.style.fontSize = `${Math.floor(size * width / needed)}%`;
+    const math = m.querySelector("mjx-math");
+    if (!math) return;
+    for (let pass = 0; pass < 8; pass++) {  // the glyphs' box against the column's
+      const range = document.createRange();
+      range.selectNodeContents(math);
+      const ink = range.getBoundingClientRect();
+      const column = m.parentElement.getBoundingClientRect();
+      const over = Math.max(column.left - ink.left, 0) + Math.max(ink.right - column.right, 0);
+      if (over < 1) break;
+      const size = parseFloat(m.style.fontSize) || 100;  // MathJax may have set one
+      const shrink = Math.min(0.97, (column.width - 4) / (ink.width + over));  // always smaller
+      m.style.fontSize = `${size * shrink}%`;
+    }
   });
   const h1 = document.querySelector("article h1, main h1, h1");
   return h1 ? h1.textContent.replace(/[¶#]\\s*$/, "").trim() : document.title;
@@ -304,12 +319,13 @@ def build(edition: str) -> Path:
     for entry, page_index, rect in links:
         target = offset + entries[entry].first_page
         writer.add_annotation(page_index, Link(rect=rect, target_page_index=target))
-    writer.add_outline_item("Contents", 0)
+    writer.add_outline_item(title="Contents", page_number=0)
     part = None
     for entry in entries:
         if entry.part:
-            part = writer.add_outline_item(entry.part, offset + entry.first_page)
-        writer.add_outline_item(entry.title, offset + entry.first_page, parent=part)
+            part = writer.add_outline_item(title=entry.part, page_number=offset + entry.first_page)
+        writer.add_outline_item(title=entry.title, page_number=offset + entry.first_page,
+                                parent=part)
     title = book_title + (" (student edition)" if edition == "student" else "")
     writer.add_metadata({"/Title": title, "/Author": "The BPTT book authors",
                          "/Subject": "Backpropagation through time"})
