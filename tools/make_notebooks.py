@@ -39,6 +39,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 STALE = "\0stale-ok"  # a key no glue() call can make: glued values may be missing
+GLUE_FILE_KEY = "\0glue-file"  # the executed copy's NN_name.glue.json, inside the notebook
 
 FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|:{3,})\{(?P<name>[^}\s]+)\}[ \t]*"
                    r"(?P<arg>.*?)[ \t]*$")
@@ -586,19 +587,24 @@ def convert_notebook(ctx: Context, nb: dict) -> dict:
 
 def glued_values(nb: dict) -> dict[str, object]:
     values = {}
-    for cell in nb["cells"]:
-        for output in cell.get("outputs", []):
-            scrapbook = output.get("metadata", {}).get("scrapbook", {})
-            if "name" not in scrapbook:
-                continue
-            name = scrapbook["name"]
-            mime = scrapbook.get("mime_prefix", "") + "text/plain"
-            text = "".join(output.get("data", {}).get(mime, ""))
-            text = re.sub(r"^np\.\w+\((.*)\)$", r"\1", text.strip())
-            try:
-                values[name] = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                values[name] = text.strip("'\"")
+    # myst-nb keeps what a notebook glued with display=False beside its executed copy
+    # (NN_name.glue.json), not in the copy's outputs: executed() puts it under this key
+    outputs = [output for cell in nb["cells"] for output in cell.get("outputs", [])]
+    outputs += list(nb.get(GLUE_FILE_KEY, {}).values())
+    for output in outputs:
+        scrapbook = output.get("metadata", {}).get("scrapbook", {})
+        if "name" not in scrapbook:
+            continue
+        name = scrapbook["name"]
+        data = output.get("data", {})
+        # outputs of the notebook carry the prefixed type; the .glue.json the plain one
+        mime = scrapbook.get("mime_prefix", "") + "text/plain"
+        text = "".join(data.get(mime, data.get("text/plain", "")))
+        text = re.sub(r"^np\.\w+\((.*)\)$", r"\1", text.strip())
+        try:
+            values[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            values[name] = text.strip("'\"")
     return values
 
 
@@ -612,6 +618,9 @@ def executed(root: Path, doc: str, nb: dict, stale_ok: bool = False) -> dict:
     if copy_path.is_file():
         done = json.loads(copy_path.read_text(encoding="utf-8"))
         if stale_ok or code_of(done) == code_of(nb):
+            glue_path = copy_path.with_suffix(".glue.json")
+            if glue_path.is_file():
+                done[GLUE_FILE_KEY] = json.loads(glue_path.read_text(encoding="utf-8"))
             return done
     import nbformat
     from nbclient import NotebookClient
