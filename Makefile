@@ -18,7 +18,7 @@ CDN_NOTE = if grep -q 'mathjax_path: https://' _build/config/$(1).yml; then \
   echo "WARNING: widget manager from public CDNs and does not work offline. Install npm,"; \
   echo "WARNING: then rebuild."; fi
 
-.PHONY: book student-book test lab notebooks clean lint venv screenshot test-kernels bench
+.PHONY: book student-book pdf test lab notebooks clean lint venv screenshot test-kernels bench
 # One thing at a time: both editions share the cache of executed notebooks.
 .NOTPARALLEL:
 
@@ -52,10 +52,17 @@ student-book: $(INSTALLED)
 	@$(call CDN_NOTE,student)
 	@echo "The student edition is at file://$(CURDIR)/_build/student/html/index.html"
 
+# The book as one PDF, printed from the built sites by Chromium (tools/pdf.py, no LaTeX):
+# _build/pdf/book.pdf, and the student edition's, without solutions, _build/pdf/book-student.pdf.
+# Each site gets its own copy (book.pdf at its root), linked from its landing page.
+pdf: $(INSTALLED)
+	$(BIN)/python tools/pdf.py full
+	$(BIN)/python tools/pdf.py student
+
 # Lint, both editions of the website, then one pytest run: unit tests, every notebook in book/
 # executed by nbval (each cell must run; the asserts in the cells are the proofs), and the
 # browser tests of both sites (tests/test_site.py, headless Chromium).
-test: $(INSTALLED) lint book student-book
+test: $(INSTALLED) lint book student-book pdf
 	$(BIN)/python -m pytest tests book --nbval-lax --nbval-current-env -n 2 --dist loadscope \
 	  -p no:cacheprovider -v --durations=5
 

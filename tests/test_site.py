@@ -52,7 +52,7 @@ CHROMIUM_ARGS = [
 # gone; _config.yml gives the theme a default mode, so "Got invalid theme mode" is gone).
 ALLOWED_ERRORS: list[tuple[str, str]] = []
 
-RAW_TEX = ("$$", "\\frac", "\\partial", "\\begin{")
+RAW_TEX = ("$$", "\\frac", "\\partial", "\\begin{", "\\tanh", "\\sum_")
 
 
 def in_ci() -> bool:
