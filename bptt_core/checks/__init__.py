@@ -15,6 +15,7 @@ CheckResult (truthy when correct; print it to read the hint). One module per cha
     clipping   chapter 9     check_clip_by_global_norm
     truncation chapter 10    check_kept_pairs
     lstm       chapter 11    check_lstm_step_backward
+    gru        chapter 11    check_gru_step_backward
     initialization chapter 12 check_gains, check_orthogonal_init
     rtrl       chapter 13    check_rtrl_step
     stateful   chapter 14    check_pair_weights
@@ -28,6 +29,7 @@ from .biases import BIAS_MISTAKES, check_bias_grads
 from .chain import SINGLE_STEP_MISTAKES, check_single_step_grad
 from .clipping import CLIP_MISTAKES, check_clip_by_global_norm
 from .forward import check_rnn_step, check_to_time_major
+from .gru import GRU_STEP_MISTAKES, check_gru_step_backward
 from .initialization import (
     GAIN_MISTAKES,
     ORTHOGONAL_MISTAKES,
@@ -60,6 +62,7 @@ __all__ = [
     "CONTRIBUTION_MISTAKES",
     "CheckResult",
     "GAIN_MISTAKES",
+    "GRU_STEP_MISTAKES",
     "JACOBIAN_PRODUCT_MISTAKES",
     "KERAS_MISTAKES",
     "KEPT_PAIRS_MISTAKES",
@@ -79,6 +82,7 @@ __all__ = [
     "check_clip_by_global_norm",
     "check_contributions",
     "check_gains",
+    "check_gru_step_backward",
     "check_jacobian_products",
     "check_keras_lstm",
     "check_kept_pairs",
