@@ -1,0 +1,331 @@
+"""The chapters in JupyterLab, as a student meets them: open, read, Run All, move a slider.
+
+One JupyterLab server from this venv (``python -m jupyterlab``, on 127.0.0.1, ``--allow-root``
+when root) serves a copy of ``book/`` for every test of this module, with autosave off, so
+nothing is ever written into ``book/``. Headless Chromium (Debian's ``/usr/bin/chromium`` or
+``BPTT_CHROMIUM``, through Playwright's Python package) opens each chapter and checks:
+
+* the notebook is not marked modified on open (the stored metadata is what JupyterLab writes);
+* every text cell is rendered by jupyterlab-myst and no raw MyST is left in it;
+* Run All runs every code cell with no error output;
+* the first exploration's figure changes when its slider moves, and how long that took, from
+  the key press to the new image loaded in the page; the times go to
+  ``test-output/lab-latency.json``. Only the 100 ms ceiling is asserted (machines are noisy);
+  the target is 50 ms median.
+
+Without a browser these tests are skipped with the reason, unless ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+OUTPUT = ROOT / "test-output"
+CHAPTERS = sorted(p.name for p in BOOK.glob("[0-9][0-9]_*.ipynb"))
+ASSIGNMENTS = sorted(p.relative_to(BOOK).as_posix() for p in BOOK.glob("assignments/*.ipynb"))
+TOKEN = "bptt-lab-test"
+RAW_MYST = (":label:", "{eq}`", "{doc}`", "{cite", "{ref}`", "{glue", ":::{", "```{",
+            ":class:")
+CEILING_MS = 100.0
+RUN_ALL_SECONDS = 300
+MOVES = 6  # three steps one way, three back: the way a reader tries a slider
+READING_SECONDS = 2.0  # after Run All, before the first move
+LATENCIES: dict[str, list[float]] = {}
+
+SETTINGS = {  # JupyterLab settings for the test (JUPYTERLAB_SETTINGS_DIR)
+    # never save: the served files are a copy, but a test must not depend on that
+    "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
+    # render every cell at once, so that every text cell can be read without scrolling
+    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
+    "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
+                                                    "checkForUpdates": False},
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def unavailable(reason: str):
+    if in_ci():
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def api(base: str, path: str, method: str = "GET"):
+    request = urllib.request.Request(f"{base}{path}", method=method,
+                                     headers={"Authorization": f"token {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    try:
+        import jupyterlab  # noqa: F401
+    except ImportError:
+        unavailable("JupyterLab is not installed (pip install -r requirements.txt)")
+    home = tmp_path_factory.mktemp("lab")
+    served = home / "book"
+    shutil.copytree(BOOK, served, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    for plugin, values in SETTINGS.items():
+        path = home / "settings" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(values))
+    port = free_port()
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(home / "settings"),
+           "JUPYTER_CONFIG_DIR": str(home / "config"),
+           "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "workspaces")}
+    env.pop("BPTT_STATIC_WIDGETS", None)  # live sliders, as in make lab
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
+               f"--port={port}", f"--IdentityProvider.token={TOKEN}",
+               f"--ServerApp.root_dir={served}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    log = open(home / "lab.log", "w")
+    server = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab exited: {(home / 'lab.log').read_text()[-2000:]}")
+            try:
+                api(base, "/api/status")
+                break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("JupyterLab did not answer within 60 s")
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+        write_latencies()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright's Python package is not installed")
+    executable = os.environ.get("BPTT_CHROMIUM") or shutil.which("chromium") or \
+        shutil.which("chromium-browser")
+    if not executable:
+        unavailable("no Chromium found: apt-get install chromium (or set BPTT_CHROMIUM)")
+    with sync_playwright() as playwright:
+        try:
+            chromium = playwright.chromium.launch(executable_path=executable,
+                                                  args=["--no-sandbox"])
+        except Exception as error:
+            unavailable(f"Chromium at {executable} does not start: {error}")
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, lab):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # nothing leaves this machine: JupyterLab and its extensions are served locally
+    context.route("**/*", lambda route: route.continue_()
+                  if route.request.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+                  else route.abort())
+    page = context.new_page()
+    yield page
+    context.close()
+    for kernel in api(lab, "/api/kernels"):  # one chapter's kernel never slows the next
+        api(lab, f"/api/kernels/{kernel['id']}", method="DELETE")
+
+
+def open_notebook(page, lab: str, name: str) -> None:
+    page.goto(f"{lab}/lab/tree/{name}?reset&token={TOKEN}")
+    page.wait_for_function("() => (document.querySelector('#jp-main-statusbar') || {})"
+                           ".innerText?.includes('Idle')", timeout=90_000)
+    # every text cell rendered by jupyterlab-myst
+    page.wait_for_function("""() => {
+        const cells = [...document.querySelectorAll('.jp-Notebook .jp-MarkdownCell')];
+        // a cell holding only a solution-end gate renders as nothing: present is enough
+        return cells.length > 0 && cells.every(c => c.querySelector('.myst'));
+    }""", timeout=60_000)
+
+
+def modified_on_open(page) -> bool:
+    return page.locator(".jp-mod-dirty").count() > 0
+
+
+def check_rendering(page, name: str) -> None:
+    texts = page.eval_on_selector_all(".jp-Notebook .jp-MarkdownCell .myst",
+                                      "els => els.map(e => e.innerText)")
+    raw = [(i, mark) for i, text in enumerate(texts) for mark in RAW_MYST if mark in text]
+    assert not raw, f"{name}: raw MyST in rendered text cells (cell, text): {raw}"
+    errors = page.locator(".jp-Notebook .myst .error, .jp-Notebook .myst [class*='error']")
+    assert errors.count() == 0, f"{name}: jupyterlab-myst reports " \
+        f"{errors.first.inner_text()[:200]!r}"
+
+
+def run_all(page, name: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+    deadline = time.monotonic() + RUN_ALL_SECONDS
+    while time.monotonic() < deadline:
+        state = page.evaluate("""() => {
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+                .map(p => p.textContent.trim());
+            const errors = [...document.querySelectorAll(
+                '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')]
+                .map(e => e.innerText).filter(t => t.includes('Traceback'));
+            // a folded input (a gated solution's code) shows no prompt: the other prompts and
+            // the kernel's status tell when Run All is over
+            const status = (document.querySelector('#jp-main-statusbar') || {}).innerText;
+            const waiting = prompts.some(p => p === '[*]:' || p === '[ ]:');
+            return {done: !waiting && (status || '').includes('Idle')
+                          && prompts.some(p => /[0-9]/.test(p)),
+                    errors: errors};
+        }""")
+        assert not state["errors"], f"{name}: error output:\n{state['errors'][0][-1500:]}"
+        if state["done"]:
+            return
+        time.sleep(0.5)
+    pytest.fail(f"{name}: Run All did not finish in {RUN_ALL_SECONDS} s")
+
+
+def move_slider(page, name: str) -> list[float]:
+    """Latencies (ms) from a key press on the first slider to the new figure, per move."""
+    box = page.locator(".jp-OutputArea-output .widget-vbox:has(img)").first
+    try:
+        box.wait_for(timeout=30_000)
+    except Exception:  # noqa: BLE001
+        pytest.fail(f"{name}: no exploration is shown after Run All (is explore(...) the last "
+                    f"expression of its cell?)")
+    box.scroll_into_view_if_needed()
+    handle = box.locator(".widget-slider .noUi-handle").first
+    # the figure shown is the visible <img> of the exploration: with one Image per setting the
+    # browser swaps elements, with one shared Image it swaps the source; both fire "load"
+    page.evaluate("""(box) => {
+        const visible = () => [...box.querySelectorAll('img')].find(i => i.offsetParent);
+        let shown = (visible() || {}).src;
+        window.__bptt = {start: null, times: []};
+        document.addEventListener('keydown', () => { window.__bptt.start = performance.now(); },
+                                  true);
+        const check = () => {
+            const img = visible();
+            if (window.__bptt.start === null || !img || !img.complete || !img.naturalWidth
+                || img.src === shown) return;
+            shown = img.src;
+            window.__bptt.times.push(performance.now() - window.__bptt.start);
+            window.__bptt.start = null;
+        };
+        box.addEventListener('load', check, true);  // a new image, or a new source, loaded
+        new MutationObserver(check).observe(box, {subtree: true, childList: true,
+                                                  attributes: true});
+    }""", box.element_handle())
+    now, top = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemax"))
+    there, back = ("ArrowRight", "ArrowLeft") if now < top else ("ArrowLeft", "ArrowRight")
+    handle.focus()
+    time.sleep(READING_SECONDS)  # a reader looks at the figure before touching the slider
+    src = box.locator("img:visible").first.get_attribute("src")
+    changed = False
+    for key in [there] * (MOVES // 2) + [back] * (MOVES - MOVES // 2):
+        count = page.evaluate("() => window.__bptt.times.length")
+        handle.press(key)
+        try:
+            page.wait_for_function(f"() => window.__bptt.times.length > {count}",
+                                   timeout=5_000)
+        except Exception:  # noqa: BLE001 - a step that shows the same picture loads nothing
+            page.evaluate("() => { window.__bptt.start = null; }")
+        changed = changed or box.locator("img:visible").first.get_attribute("src") != src
+        time.sleep(0.6)  # and at each new figure before the next move
+    assert changed, f"{name}: the first exploration's figure did not change on a slider move"
+    return page.evaluate("() => window.__bptt.times")
+
+
+def write_latencies() -> None:
+    if not LATENCIES:
+        return
+    every = [t for times in LATENCIES.values() for t in times]
+    summary = {"median_ms": statistics.median(every), "max_ms": max(every),
+               "moves": len(every), "per_chapter_ms": LATENCIES}
+    OUTPUT.mkdir(exist_ok=True)
+    (OUTPUT / "lab-latency.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"\nslider redraw in JupyterLab: median {summary['median_ms']:.0f} ms, "
+          f"max {summary['max_ms']:.0f} ms over {len(every)} moves")
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_chapter_in_jupyterlab(page, lab, name):
+    t0 = time.monotonic()
+    open_notebook(page, lab, name)
+    modified = modified_on_open(page)
+    check_rendering(page, name)
+    t1 = time.monotonic()
+    run_all(page, name)
+    t2 = time.monotonic()
+    times = move_slider(page, name)
+    if times:
+        LATENCIES[name] = [round(t, 1) for t in times]
+    print(f"{name}: open {t1 - t0:.1f} s, Run All {t2 - t1:.1f} s, sliders "
+          f"{time.monotonic() - t2:.1f} s, moves (ms) {LATENCIES.get(name)}")
+    assert not modified, f"{name} is marked modified as soon as it opens: run " \
+        "tools/normalize_notebooks.py on it"
+    if times:
+        assert max(times) < CEILING_MS, f"{name}: a slider move took {max(times):.0f} ms " \
+            f"(ceiling {CEILING_MS:.0f} ms; all: {LATENCIES[name]})"
+
+
+@pytest.mark.parametrize("name", ASSIGNMENTS)
+def test_assignment_renders_in_jupyterlab(page, lab, name):
+    open_notebook(page, lab, name)
+    check_rendering(page, name)
+
+
+def test_stored_notebooks_carry_what_jupyterlab_writes_on_open(capsys):
+    """Without a browser: every notebook is stored normalised (tools/normalize_notebooks.py)."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    import normalize_notebooks
+
+    stale = normalize_notebooks.main(["--check"])
+    assert stale == 0, f"run .venv/bin/python tools/normalize_notebooks.py:\n" \
+        f"{capsys.readouterr().out}"
+
+
+def test_the_normaliser_folds_gated_solutions_and_sets_the_kernel():
+    sys.path.insert(0, str(ROOT / "tools"))
+    import normalize_notebooks
+
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "```{solution-start} ex\n```"},
+        {"cell_type": "code", "metadata": {}, "source": "x = 1", "outputs": [],
+         "execution_count": None},
+        {"cell_type": "markdown", "metadata": {}, "source": "```{solution-end}\n```"},
+        {"cell_type": "code", "metadata": {}, "source": "y = 2", "outputs": [],
+         "execution_count": None}]}
+    out = normalize_notebooks.normalized(nb)
+    assert out["cells"][1]["metadata"] == {"jupyter": {"source_hidden": True}}
+    assert out["cells"][3]["metadata"] == {}  # after the solution: shown
+    assert out["metadata"]["kernelspec"]["display_name"] == "Python 3 (ipykernel)"
+    assert out["metadata"]["language_info"]["version"] == sys.version.split()[0]
