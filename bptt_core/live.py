@@ -36,7 +36,7 @@ CACHE_FRAMES = 256  # frames kept per exploration (a few tens of kB each)
 IDLE_SECONDS = 0.15  # prefetch only after the sliders have been still this long
 PREFETCH_FRAMES = 48  # settings drawn ahead around the current one
 STACKED_FRAMES = 150  # up to this many settings, each has its own Image in the browser
-RENDER_LOCK = threading.Lock()  # matplotlib draws one figure at a time
+RENDER_LOCK = threading.RLock()  # matplotlib draws one figure at a time (see hold_during_cells)
 CONTAIN_CSS = ".bptt-live-picture { contain: strict; overflow: hidden; }"
 
 
@@ -54,6 +54,35 @@ def render_png(draw: Callable, values: dict, figsize: tuple[float, float] = FIGS
     fig.savefig(out, format="png", dpi=dpi, facecolor="white",
                 pil_kwargs={"compress_level": 1})
     return out.getvalue()
+
+
+_HELD = threading.local()
+
+
+def hold_during_cells() -> None:
+    """While a cell runs, the kernel's main thread holds RENDER_LOCK: the cell's own figures
+    (pyplot, the inline backend) are never drawn while the prefetch thread draws one (matplotlib,
+    its mathtext parser included, is not thread-safe). Registered once per kernel."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None or getattr(shell, "_bptt_live_hold", False):
+        return
+
+    def before(*_):
+        if not getattr(_HELD, "on", False):
+            RENDER_LOCK.acquire()
+            _HELD.on = True
+
+    def after(*_):
+        if getattr(_HELD, "on", False):
+            _HELD.on = False
+            RENDER_LOCK.release()
+
+    shell.events.register("pre_run_cell", before)
+    shell.events.register("post_run_cell", after)
+    shell._bptt_live_hold = True
+    before()  # this very cell is running now
 
 
 def in_kernel() -> bool:
@@ -101,6 +130,8 @@ class LiveExplorer:
         self._last_step: tuple[int, ...] | None = None
         self._single = None
         self.prefetch = in_kernel() if prefetch is None else prefetch
+        if self.prefetch and in_kernel():
+            hold_during_cells()
         self.sliders = [
             widgets.SelectionSlider(options=grid, value=value, description=name,
                                     continuous_update=True, layout=widgets.Layout(width="60%"),
