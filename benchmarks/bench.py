@@ -174,7 +174,7 @@ def torch_runner(cell, params, xs, targets):
         out, _ = module(x)
         loss = torch.mean((head(out) - d) ** 2)
         loss.backward()
-        return float(loss)
+        return loss.item()
 
     return run
 
