@@ -19,6 +19,7 @@ uses it in Jupyter and precomputes static frames for the website.
 
 from __future__ import annotations
 
+import atexit
 import html
 import io
 import itertools
@@ -57,6 +58,19 @@ def render_png(draw: Callable, values: dict, figsize: tuple[float, float] = FIGS
 
 
 _HELD = threading.local()
+_STOPPING = threading.Event()  # set at interpreter exit: prefetch threads stop drawing
+_WORKERS: set[threading.Thread] = set()
+
+
+def _stop_prefetching() -> None:
+    """At interpreter exit, before Python tears down the modules a drawing needs: stop every
+    prefetch thread and wait for the frame it is drawing (else the process can abort)."""
+    _STOPPING.set()
+    for worker in list(_WORKERS):
+        worker.join(timeout=10.0)
+
+
+atexit.register(_stop_prefetching)
 
 
 def hold_during_cells() -> None:
@@ -278,19 +292,23 @@ class LiveExplorer:
             self._prefetch_queue = [p for p in ahead if p not in self.cache]
             if not self._prefetch_queue or self._worker is not None:
                 return
+            if _STOPPING.is_set():
+                return
             self._worker = threading.Thread(target=self._prefetch, daemon=True,
                                             name="bptt-live-prefetch")
+            _WORKERS.add(self._worker)
         self._worker.start()
 
     def _prefetch(self) -> None:
         """The worker: draw waiting frames while the sliders are still; end when none is left."""
         while True:
             idle = time.monotonic() - self._last_move
-            if idle < IDLE_SECONDS:
+            if idle < IDLE_SECONDS and not _STOPPING.is_set():
                 time.sleep(IDLE_SECONDS - idle)
                 continue
             with self._cache_lock:
-                if not self._prefetch_queue:
+                if not self._prefetch_queue or _STOPPING.is_set():
+                    _WORKERS.discard(self._worker)
                     self._worker = None
                     return
                 position = self._prefetch_queue.pop(0)

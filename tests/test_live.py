@@ -118,3 +118,30 @@ def test_bad_arguments_are_refused_by_name():
         LiveExplorer("not a function", ["a"], [[1, 2]], [1])
     with pytest.raises(ValueError, match="names, grids, initial"):
         LiveExplorer(draw_line, ["slope"], [[1, 2], [3, 4]], [1])
+
+
+def test_the_interpreter_exits_cleanly_while_frames_are_drawn_ahead():
+    # a prefetch thread still drawing when Python shuts down used to abort the process
+    # ("terminate called without an active exception", exit code 134)
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import time
+        from bptt_core.live import LiveExplorer
+
+        def draw(fig, slope):
+            ax = fig.subplots()
+            for k in range(40):
+                ax.plot([0, 1], [0, slope + k], label=f"$a_{{{k}}}$")
+            ax.legend()
+
+        explorer = LiveExplorer(draw, ["slope"], [list(range(60))], [0], prefetch=True)
+        explorer.sliders[0].value = 1
+        time.sleep(float(sys.argv[1]))  # the worker is drawing neighbours now
+    """)
+    for pause in ("0.2", "0.3", "0.5"):  # exits at different moments of a drawing
+        done = subprocess.run([sys.executable, "-c", "import sys\n" + script, pause],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (pause, done.stderr[-2000:])

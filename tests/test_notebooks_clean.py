@@ -63,3 +63,31 @@ def test_first_code_cell_installs_the_engine_when_it_is_missing(path):
     assert "import bptt_core" in first and "except ImportError:" in first
     assert "%pip install" in first and "git+" in first
     assert "remove-cell" in cells[0]["metadata"].get("tags", [])
+
+
+def hidden_explorations(source: str) -> list[int]:
+    """Lines of top-level explore(...) calls that are not the cell's last statement: Jupyter
+    and the website show only a cell's last value, so such an exploration never appears."""
+    import ast
+
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:  # IPython magics: such cells hold no exploration
+        return []
+    return [node.lineno for node in body[:-1]
+            if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", getattr(node.value.func, "attr", "")) == "explore"]
+
+
+def test_a_hidden_exploration_is_caught():
+    assert hidden_explorations("x = 1\nexplore(draw, a=[1, 2], alt=alt)\ny = 2\n") == [2]
+    assert hidden_explorations("x = 1\nbc.explore(draw, a=[1, 2], alt=alt)\n") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_exploration_is_its_cells_last_statement(path):
+    cells = json.loads(path.read_text())["cells"]
+    hidden = [(i, hidden_explorations("".join(c["source"]))) for i, c in enumerate(cells)
+              if c["cell_type"] == "code"]
+    assert not [(i, lines) for i, lines in hidden if lines], \
+        f"{path.name}: explore(...) must end its cell, or it is never shown: {hidden}"
