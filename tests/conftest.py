@@ -78,3 +78,16 @@ def gradient_errors(params, xs, targets, h0, **settings):
     return {name: float(np.linalg.norm(grads[name] - n)
                         / max(np.linalg.norm(grads[name]), np.linalg.norm(n), floor))
             for name, n in numeric.items()}
+
+
+def assert_answers_far_apart(answers: dict, output_names, minimum: float = 0.1) -> None:
+    """Each pair of answers (dicts of arrays, e.g. every named mistake and the correct one)
+    differs by a relative error above ``minimum``, so that a check can tell them apart."""
+    def flat(d):
+        return np.concatenate([np.ravel(d[name]) for name in output_names])
+
+    names = list(answers)
+    for a in range(len(names)):
+        for b in range(a + 1, len(names)):
+            assert bc.rel_error(flat(answers[names[a]]), flat(answers[names[b]])) > minimum, \
+                (names[a], names[b])

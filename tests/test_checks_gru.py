@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import assert_answers_far_apart
 
 import bptt_core as bc
 from bptt_core.checks import GRU_STEP_MISTAKES, check_gru_step_backward
@@ -115,15 +116,7 @@ def test_mistakes_are_far_apart_from_each_other_and_from_the_answer():
     params, step, dh = gru_step_problem()
     answers = {m: mistaken_gru_step_backward(params, step, dh, m) for m in GRU_STEP_MISTAKES}
     answers["correct"] = gru_step_reference(params, step, dh)
-
-    def flat(d):
-        return np.concatenate([d[name] for name in OUTPUT_NAMES])
-
-    names = list(answers)
-    for a in range(len(names)):
-        for b in range(a + 1, len(names)):
-            assert bc.rel_error(flat(answers[names[a]]), flat(answers[names[b]])) > 0.1, \
-                (names[a], names[b])
+    assert_answers_far_apart(answers, OUTPUT_NAMES)
 
 
 def test_an_unrelated_error_gets_the_relative_error_message():

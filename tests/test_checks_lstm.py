@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from conftest import assert_answers_far_apart
 
 import bptt_core as bc
 from bptt_core.cells import LSTMStep, lstm_step_backward
@@ -84,15 +85,7 @@ def test_mistakes_are_far_apart_from_each_other_and_from_the_answer():
     step, dh, dc_next = lstm_step_problem()
     answers = {m: mistaken_lstm_step_backward(step, dh, dc_next, m) for m in LSTM_STEP_MISTAKES}
     answers["correct"] = lstm_step_backward(step, dh, dc_next)
-
-    def flat(d):
-        return np.concatenate([d[name] for name in OUTPUT_NAMES])
-
-    names = list(answers)
-    for a in range(len(names)):
-        for b in range(a + 1, len(names)):
-            assert bc.rel_error(flat(answers[names[a]]), flat(answers[names[b]])) > 0.1, \
-                (names[a], names[b])
+    assert_answers_far_apart(answers, OUTPUT_NAMES)
 
 
 def test_an_unrelated_error_gets_the_relative_error_message():
