@@ -229,7 +229,7 @@ def explore(draw: Callable, *, alt: str | Callable[..., str], mode: str | None =
         return StaticExplorer(names, [list(g) for g in grids],
                               [g.index(v) for g, v in zip(grids, initial)], frames, seconds,
                               alts)
-    return _live(draw, names, grids, initial, alt=alt)
+    return _live(draw, names, grids, initial)
 
 
 def _live(draw: Callable, names: list[str], grids: Sequence[list], initial: Sequence,

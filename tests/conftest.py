@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 
 import bptt_core as bc
@@ -91,3 +92,27 @@ def assert_answers_far_apart(answers: dict, output_names, minimum: float = 0.1) 
         for b in range(a + 1, len(names)):
             assert bc.rel_error(flat(answers[names[a]]), flat(answers[names[b]])) > minimum, \
                 (names[a], names[b])
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """The one headless Chromium of a test session (tests/test_site.py, tests/test_lab.py):
+    Playwright's sync API allows one instance per thread, so the two share it."""
+    from test_site import CHROMIUM_ARGS, chromium_path, unavailable
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright's Python package is not installed (pip install -r "
+                    "requirements.txt)")
+    executable = chromium_path()
+    if executable is None:
+        unavailable("no Chromium found: apt-get install chromium (or set BPTT_CHROMIUM)")
+    with sync_playwright() as playwright:
+        try:
+            chromium = playwright.chromium.launch(executable_path=executable,
+                                                  args=CHROMIUM_ARGS)
+        except Exception as error:  # a browser that does not start is a missing browser
+            unavailable(f"Chromium at {executable} does not start: {error}")
+        yield chromium
+        chromium.close()

@@ -128,24 +128,8 @@ def lab(tmp_path_factory):
         write_latencies()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Playwright's Python package is not installed")
-    executable = os.environ.get("BPTT_CHROMIUM") or shutil.which("chromium") or \
-        shutil.which("chromium-browser")
-    if not executable:
-        unavailable("no Chromium found: apt-get install chromium (or set BPTT_CHROMIUM)")
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=executable,
-                                                  args=["--no-sandbox"])
-        except Exception as error:
-            unavailable(f"Chromium at {executable} does not start: {error}")
-        yield chromium
-        chromium.close()
+# `browser` (conftest.py) is the session's one Chromium, shared with tests/test_site.py: a
+# second sync_playwright() in the same worker fails ("Sync API inside the asyncio loop").
 
 
 @pytest.fixture

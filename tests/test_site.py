@@ -127,24 +127,8 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Playwright's Python package is not installed (pip install -r "
-                    "requirements.txt)")
-    executable = chromium_path()
-    if executable is None:
-        unavailable("no Chromium found: apt-get install chromium (or set BPTT_CHROMIUM)")
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=executable,
-                                                  args=CHROMIUM_ARGS)
-        except Exception as error:  # a browser that does not start is a missing browser
-            unavailable(f"Chromium at {executable} does not start: {error}")
-        yield chromium
-        chromium.close()
+# `browser`, the one headless Chromium of the session, is in conftest.py: Playwright's sync API
+# allows one instance per thread, and tests/test_lab.py drives the same browser.
 
 
 def built(directory: Path, command: str) -> Path:
