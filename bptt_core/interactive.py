@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import inspect
 import io
 import itertools
 import json
@@ -182,6 +183,13 @@ def frame_alt(alt: object, values: dict | None) -> str:
     elif callable(alt):
         if values is None:
             return ""
+        try:
+            inspect.signature(alt).bind(**values)
+        except TypeError as error:  # not a function of these sliders (a builtin: just call it)
+            raise ValueError(f"alt: expected a function of the slider values "
+                             f"({', '.join(values)}), got {alt!r}: {error}") from None
+        except ValueError:  # no signature to read
+            pass
         text = alt(**values)
     else:
         raise ValueError(f"alt: expected a string or a function of the slider values that "
@@ -200,8 +208,9 @@ def explore(draw: Callable, *, alt: str | Callable[..., str], mode: str | None =
     environment variable BPTT_STATIC_WIDGETS is 1, live otherwise.
     alt: what the figure shows, for readers who cannot see it: a string, or better a function
     ``alt(**values) -> str`` that describes the frame for the sliders' current values (each
-    static frame gets its own text). Returns the object to display (a widget, or a
-    StaticExplorer with the frames).
+    static frame gets its own text; in Jupyter, a caption under the figure shows the text of
+    the frame shown and a screen reader reads it after each move). Returns the object to
+    display (a widget, or a StaticExplorer with the frames).
     """
     frame_alt(alt, None)  # a bad alt fails now, not after every frame is drawn
     if not sliders:
@@ -212,6 +221,7 @@ def explore(draw: Callable, *, alt: str | Callable[..., str], mode: str | None =
         raise ValueError(f"mode: expected 'live', 'static' or None, got {mode!r}")
     names = list(sliders)
     grids, initial = zip(*(slider_values(name, spec) for name, spec in sliders.items()))
+    frame_alt(alt, dict(zip(names, initial)))  # and a bad alt function, before any drawing
     frames_needed = int(np.prod([len(g) for g in grids]))
     if mode == "static":
         if frames_needed > MAX_FRAMES:
@@ -229,12 +239,13 @@ def explore(draw: Callable, *, alt: str | Callable[..., str], mode: str | None =
         return StaticExplorer(names, [list(g) for g in grids],
                               [g.index(v) for g, v in zip(grids, initial)], frames, seconds,
                               alts)
-    return _live(draw, names, grids, initial)
+    return _live(draw, names, grids, initial, alt=alt)
 
 
 def _live(draw: Callable, names: list[str], grids: Sequence[list], initial: Sequence,
           alt: str | Callable[..., str] | None = None):
-    # one persistent image per exploration, cached frames, drawn ahead while idle (live.py)
+    # one persistent image per exploration, cached frames, drawn ahead while idle, and under
+    # it the frame's alt as a caption that a screen reader reads after each move (live.py)
     from .live import live_explorer
 
     return live_explorer(draw, names, grids, initial, alt=alt)

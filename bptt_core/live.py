@@ -13,6 +13,11 @@ drag step then swaps two images in the page. (With more settings than ``STACKED_
 Image whose value the kernel swaps.) Figures are drawn one at a time (matplotlib is not
 thread-safe); ``draw`` only ever sees its own figure.
 
+Under the figure, a caption says in words what the frame shows (``alt``, the same text the
+website gives each frame), and a screen reader reads it out, politely, after each move: the
+kernel rewrites it as soon as a slider moves, before any drawing. Each image also carries its
+frame's text as its title, which is its accessible name (ipywidgets' Image has no ``alt``).
+
 The chapters never call this module: they call :func:`bptt_core.interactive.explore`, which
 uses it in Jupyter and precomputes static frames for the website.
 """
@@ -20,6 +25,7 @@ uses it in Jupyter and precomputes static frames for the website.
 from __future__ import annotations
 
 import atexit
+import functools
 import html
 import io
 import itertools
@@ -39,6 +45,7 @@ PREFETCH_FRAMES = 48  # settings drawn ahead around the current one
 STACKED_FRAMES = 150  # up to this many settings, each has its own Image in the browser
 RENDER_LOCK = threading.RLock()  # matplotlib draws one figure at a time (see hold_during_cells)
 CONTAIN_CSS = ".bptt-live-picture { contain: strict; overflow: hidden; }"
+CAPTION_CLASS = "bptt-live-caption"  # the HTML widget under the figure that describes it
 
 
 def render_png(draw: Callable, values: dict, figsize: tuple[float, float] = FIGSIZE,
@@ -99,6 +106,31 @@ def hold_during_cells() -> None:
     before()  # this very cell is running now
 
 
+@functools.cache
+def titled_image() -> type:
+    """``ipywidgets.Image`` whose ``tooltip`` becomes the ``<img>``'s title, its accessible name.
+
+    The browser side of every widget sets the title only when the model's ``description`` is
+    empty, and reads ``description.length`` to find out: an Image has no ``description``, so a
+    plain Image with a tooltip fails to render (the exploration showed nothing at all). This one
+    syncs an empty ``description``, and nothing else changes.
+    """
+    import ipywidgets as widgets
+    from traitlets import Unicode
+
+    class TitledImage(widgets.Image):
+        description = Unicode("").tag(sync=True)
+
+    return TitledImage
+
+
+def caption_html(text: str) -> str:
+    """The caption's HTML: the frame's description, escaped, in a polite live region."""
+    return (f'<div role="status" aria-live="polite" aria-atomic="true" '
+            f'style="white-space: normal; line-height: 1.4; margin: 0.3em 0 0.5em">'
+            f'{html.escape(text)}</div>')
+
+
 def in_kernel() -> bool:
     """True inside a Jupyter kernel (not in a plain script or a test run)."""
     try:
@@ -114,7 +146,9 @@ class LiveExplorer:
 
     draw: ``draw(fig, **values)`` draws into an empty figure. names, grids, initial: one slider
     per name over its grid of values, starting at ``initial``. alt: a text alternative, a string
-    or ``alt(**values) -> str``, shown as the image's tooltip. ``widget`` is what to display;
+    or ``alt(**values) -> str`` (checked as in :func:`bptt_core.interactive.frame_alt`), shown
+    in ``caption`` under the figure (a polite live region) and as each image's title; None: no
+    description (only for tests of the mechanics). ``widget`` is what to display;
     ``latencies`` holds the seconds each move took in the kernel, and ``hits`` how many moves
     found their frame in the cache. prefetch: draw the neighbours of the shown frame in the
     background (None: only in a Jupyter kernel, where a reader moves the sliders).
@@ -156,10 +190,15 @@ class LiveExplorer:
         self.images: dict[tuple[int, ...], object] = {}
         self._links: list = []
         shape = [len(g) for g in self.grids]
+        width, height = (round(v * dpi) for v in figsize)
+        # what the frame shows, in words: checked (a bad alt fails here) before anything is drawn
+        self.caption = widgets.HTML(caption_html(self.describe(position)),
+                                    layout=widgets.Layout(max_width=f"{width}px"))
+        self.caption.add_class(CAPTION_CLASS)
         if int(np.prod(shape)) <= STACKED_FRAMES:
             picture = self._stack((), shape)
         else:  # too many settings for one image each: one image whose value the kernel swaps
-            self._single = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+            self._single = titled_image()(format="png", layout=widgets.Layout(max_width="100%"))
             picture = self._single
         self._show(position, self.frame(position))
         self.errors = widgets.HTML()  # a failing draw's traceback, empty otherwise
@@ -167,13 +206,12 @@ class LiveExplorer:
             slider.observe(self._moved, names="index")
         # The picture has the figure's size and is contained (CSS): swapping its image is
         # laid out and painted inside it, never as a change of the whole notebook's page.
-        width, height = (round(v * dpi) for v in figsize)
-        frame = widgets.Box([picture], layout=widgets.Layout(width=f"{width}px",
-                                                             height=f"{height}px"))
-        frame.add_class("bptt-live-picture")
         style = widgets.HTML(f"<style>{CONTAIN_CSS}</style>",
                              layout=widgets.Layout(display="none"))
-        self.widget = widgets.VBox([*self.sliders, frame, self.errors, style])
+        frame = widgets.Box([picture, style], layout=widgets.Layout(width=f"{width}px",
+                                                                    height=f"{height}px"))
+        frame.add_class("bptt-live-picture")
+        self.widget = widgets.VBox([*self.sliders, frame, self.caption, self.errors])
         self._schedule_prefetch(position)
 
     def _stack(self, prefix: tuple[int, ...], shape: list[int]):
@@ -182,7 +220,7 @@ class LiveExplorer:
 
         depth = len(prefix)
         if depth == len(shape):
-            image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+            image = titled_image()(format="png", layout=widgets.Layout(max_width="100%"))
             self.images[prefix] = image
             return image
         stack = widgets.Stack([self._stack(prefix + (i,), shape) for i in range(shape[depth])],
@@ -205,7 +243,12 @@ class LiveExplorer:
             image = self._single
         if bytes(image.value) != png:
             image.value = png
-            image.tooltip = self.describe(position)
+        try:
+            title = self.describe(position)
+        except Exception:  # noqa: BLE001 - the caption reports a failing alt when shown
+            title = ""
+        if image.tooltip != title:
+            image.tooltip = title
 
     def position(self) -> tuple[int, ...]:
         return tuple(int(slider.index) for slider in self.sliders)
@@ -214,9 +257,10 @@ class LiveExplorer:
         return {name: grid[i] for name, grid, i in zip(self.names, self.grids, position)}
 
     def describe(self, position: Sequence[int]) -> str:
-        if self.alt is None:
-            return ""
-        return self.alt(**self.values(position)) if callable(self.alt) else str(self.alt)
+        """What the frame at ``position`` shows, in words (``alt`` for its slider values)."""
+        from .interactive import frame_alt
+
+        return "" if self.alt is None else frame_alt(self.alt, self.values(position))
 
     def frame(self, position: tuple[int, ...]) -> bytes:
         """The PNG for the sliders at ``position`` (indices into the grids), cached."""
@@ -243,14 +287,20 @@ class LiveExplorer:
         self._shown = position
         if position in self.cache:
             self.hits += 1
+        failed = ""  # what went wrong for this setting, said under the figure
+        try:  # the words first: a screen reader hears them while the frame is on its way
+            self.caption.value = caption_html(self.describe(position))
+        except Exception:  # an alt that fails for one setting: no stale words, the reason
+            self.caption.value = ""
+            failed = f"alt failed for {self.values(position)}:\n{traceback.format_exc()}"
         try:
             png = self.frame(position)
-        except Exception:  # a draw that fails for one setting: say so under the figure
-            text = f"draw failed for {self.values(position)}:\n{traceback.format_exc()}"
-            self.errors.value = f"<pre>{html.escape(text)}</pre>"
+        except Exception:  # a draw that fails for one setting
+            failed += f"draw failed for {self.values(position)}:\n{traceback.format_exc()}"
+            self.errors.value = f"<pre>{html.escape(failed)}</pre>"
             return
         self._show(position, png)
-        self.errors.value = ""
+        self.errors.value = f"<pre>{html.escape(failed)}</pre>" if failed else ""
         self.latencies.append(time.perf_counter() - start)
         self._schedule_prefetch(position)
 
