@@ -18,7 +18,7 @@ CDN_NOTE = if grep -q 'mathjax_path: https://' _build/config/$(1).yml; then \
   echo "WARNING: widget manager from public CDNs and does not work offline. Install npm,"; \
   echo "WARNING: then rebuild."; fi
 
-.PHONY: book student-book pdf test lab notebooks clean lint venv screenshot test-kernels bench
+.PHONY: book student-book pdf test lab lab-source notebooks clean lint venv screenshot test-kernels bench
 # One thing at a time: both editions share the cache of executed notebooks.
 .NOTPARALLEL:
 
@@ -84,12 +84,24 @@ lint: $(INSTALLED)
 screenshot:
 	cp test-output/chapter.png docs/screenshot.png
 
-# JupyterLab on the chapters: MyST rendered by jupyterlab-myst, live sliders (bptt_core/live.py).
-# Root (containers, classroom VMs) gets --allow-root; the news popup is off for this venv
-# (tools/lab_settings.py writes $(VENV)/share/jupyter/lab/settings/overrides.json).
+# JupyterLab on the chapters, as on the website: the notebook edition (tools/make_notebooks.py;
+# it runs a chapter once for its glued numbers when make book has not) copied into lab/full,
+# or lab/student with EDITION=student, where your changes are kept (tools/lab_workspace.py).
+# Live sliders (bptt_core/live.py). Root (containers, classroom VMs) gets --allow-root; the
+# news popup is off for this venv (tools/lab_settings.py writes
+# $(VENV)/share/jupyter/lab/settings/overrides.json). `make lab-source` opens the MyST
+# sources in book/ instead (for authors; jupyterlab-myst renders them one notebook at a time).
+EDITION ?= full
+ROOT_FLAG = $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(INSTALLED)
 	$(BIN)/python tools/lab_settings.py
-	$(BIN)/jupyter lab book $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/python tools/make_notebooks.py
+	$(BIN)/python tools/lab_workspace.py $(EDITION)
+	$(BIN)/jupyter lab lab/$(EDITION) $(ROOT_FLAG)
+
+lab-source: $(INSTALLED)
+	$(BIN)/python tools/lab_settings.py
+	$(BIN)/jupyter lab book $(ROOT_FLAG)
 
 # The notebook edition for Colab, Binder, VS Code and classic Jupyter: plain Jupyter Markdown in
 # _build/jupyter/full and _build/jupyter/student (tools/make_notebooks.py). `make book` writes

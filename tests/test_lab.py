@@ -1,17 +1,27 @@
 """The chapters in JupyterLab, as a student meets them: open, read, Run All, move a slider.
 
 One JupyterLab server from this venv (``python -m jupyterlab``, on 127.0.0.1, ``--allow-root``
-when root) serves a copy of ``book/`` for every test of this module, with autosave off, so
-nothing is ever written into ``book/``. Headless Chromium (Debian's ``/usr/bin/chromium`` or
-``BPTT_CHROMIUM``, through Playwright's Python package) opens each chapter and checks:
+when root) serves, for every test of this module, what ``make lab`` opens: the notebook
+edition of the chapters (tools/make_notebooks.py) copied by tools/lab_workspace.py into
+``lab/full``; and a copy of ``book/`` (the MyST sources, ``make lab-source``). Autosave is off
+and both are copies, so nothing is ever written into ``book/``. Headless Chromium (Debian's
+``/usr/bin/chromium`` or ``BPTT_CHROMIUM``, through Playwright's Python package) opens each
+chapter of ``lab/full`` and checks:
 
 * the notebook is not marked modified on open (the stored metadata is what JupyterLab writes);
 * every text cell is rendered by jupyterlab-myst and no raw MyST is left in it;
+* it reads as on the website: each equation shows the website's number (its ``\\tag``) and no
+  other (jupyterlab-myst numbers a plain ``$$`` block (1), (2), ... itself); no citation shows
+  its key; no reference shows a file name and every link to a chapter finds its notebook;
+  every solution is collapsed, its text in a closed ``<details>``, its code folded;
 * Run All runs every code cell with no error output;
 * the first exploration's figure changes when its slider moves, and how long that took, from
   the key press to the new image loaded in the page; the times go to
   ``test-output/lab-latency.json``. Only the 100 ms ceiling is asserted (machines are noisy);
   the target is 50 ms median.
+
+Each chapter and assignment of ``book/`` is opened too, to check that jupyterlab-myst renders
+the sources with no raw MyST (assignments are released from them).
 
 Without a browser these tests are skipped with the reason, unless ``CI`` is set.
 """
@@ -20,12 +30,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -33,6 +45,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
+sys.path.insert(0, str(ROOT / "tools"))
+import lab_workspace  # noqa: E402
+import make_notebooks  # noqa: E402
+import normalize_notebooks  # noqa: E402
+
 OUTPUT = ROOT / "test-output"
 CHAPTERS = sorted(p.name for p in BOOK.glob("[0-9][0-9]_*.ipynb"))
 ASSIGNMENTS = sorted(p.relative_to(BOOK).as_posix() for p in BOOK.glob("assignments/*.ipynb"))
@@ -44,6 +61,9 @@ RUN_ALL_SECONDS = 300
 MOVES = 6  # three steps one way, three back: the way a reader tries a slider
 READING_SECONDS = 2.0  # after Run All, before the first move
 LATENCIES: dict[str, list[float]] = {}
+SERVED: dict[str, Path] = {}  # "root": the folder the JupyterLab server serves
+EDITION = "lab/full"  # what make lab opens, under the server's root
+BIB_KEYS = re.findall(r"^@\w+\{([^,\s]+),", (BOOK / "references.bib").read_text(), re.M)
 
 SETTINGS = {  # JupyterLab settings for the test (JUPYTERLAB_SETTINGS_DIR)
     # never save: the served files are a copy, but a test must not depend on that
@@ -86,8 +106,13 @@ def lab(tmp_path_factory):
     except ImportError:
         unavailable("JupyterLab is not installed (pip install -r requirements.txt)")
     home = tmp_path_factory.mktemp("lab")
-    served = home / "book"
-    shutil.copytree(BOOK, served, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    served = home / "served"  # the server's root: lab/full as make lab makes it, and book/
+    shutil.copytree(BOOK, served / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    # the notebook edition from the current sources (quick after make book, whose executed
+    # notebooks give the glued values; otherwise each chapter runs once here)
+    make_notebooks.build(ROOT, out=home / "jupyter")
+    lab_workspace.update(home / "jupyter" / "full", served / "lab" / "full")
+    SERVED["root"] = served
     for plugin, values in SETTINGS.items():
         path = home / "settings" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,6 +195,46 @@ def check_rendering(page, name: str) -> None:
     errors = page.locator(".jp-Notebook .myst .error, .jp-Notebook .myst [class*='error']")
     assert errors.count() == 0, f"{name}: jupyterlab-myst reports " \
         f"{errors.first.inner_text()[:200]!r}"
+
+
+def check_as_on_the_website(page, name: str) -> None:
+    """Numbers, citations, references and solutions as the website shows them."""
+    nb = json.loads((SERVED["root"] / EDITION / name).read_text(encoding="utf-8"))
+    markdown = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
+    tags = [n for text in markdown for n in re.findall(r"\\tag\{(\d+)\}", text)]
+    shown = page.eval_on_selector_all(".jp-MarkdownCell .myst .katex-display .tag",
+                                      "els => els.map(e => e.innerText.trim())")
+    assert shown == [f"({n})" for n in tags], f"{name}: equation numbers shown {shown}, " \
+        f"expected the website's {tags}"
+    own = page.locator('.jp-MarkdownCell .myst a[aria-label="Link to this Equation"]')
+    assert own.count() == 0, f"{name}: jupyterlab-myst numbered {own.count()} equations " \
+        f"itself (first: {own.first.inner_text()!r}), beside the website's numbers"
+    text = "\n".join(page.eval_on_selector_all(".jp-MarkdownCell .myst",
+                                               "els => els.map(e => e.innerText)"))
+    keys = [key for key in BIB_KEYS if re.search(rf"\b{re.escape(key)}\b", text)]
+    assert not keys, f"{name}: citations show their keys {keys}, not (Author, year)"
+    links = page.eval_on_selector_all(
+        ".jp-MarkdownCell .myst a[href*='.ipynb']",
+        "els => els.map(e => [e.getAttribute('href'), e.innerText.trim()])")
+    for href, label in links:
+        # JupyterLab rewrites a relative link to /files/<path from the root>?_xsrf=...
+        target = urllib.parse.unquote(urllib.parse.urlsplit(href).path).split("/")[-1]
+        assert (SERVED["root"] / EDITION / target).is_file(), \
+            f"{name}: the link {label!r} leads to {href}, which is not in {EDITION}"
+        assert ".ipynb" not in label and not re.fullmatch(r"\d\d_\w+", label), \
+            f"{name}: a reference shows a file name: {label!r} ({href})"
+    solutions = sum(text.count("<details>") for text in markdown)
+    closed = page.locator(".jp-MarkdownCell .myst details:not([open])").count()
+    opened = page.locator(".jp-MarkdownCell details[open]").count()
+    assert closed == solutions and opened == 0, f"{name}: of {solutions} collapsed blocks " \
+        f"(solutions, dropdowns) {closed} are shown closed and {opened} open"
+    # the code of each gated solution in book/ (between solution-start and solution-end)
+    source = json.loads((BOOK / name).read_text(encoding="utf-8"))
+    gated = sum(1 for c in normalize_notebooks.collapse_gated_solutions(source["cells"])
+                if c["metadata"].get("jupyter", {}).get("source_hidden"))
+    placeholders = page.locator(".jp-CodeCell .jp-InputPlaceholder").count()
+    assert placeholders == gated, f"{name}: {placeholders} code cells folded, expected the " \
+        f"{gated} of the solutions' code"
 
 
 def run_all(page, name: str) -> None:
@@ -264,9 +329,10 @@ def write_latencies() -> None:
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_chapter_in_jupyterlab(page, lab, name):
     t0 = time.monotonic()
-    open_notebook(page, lab, name)
+    open_notebook(page, lab, f"{EDITION}/{name}")
     modified = modified_on_open(page)
     check_rendering(page, name)
+    check_as_on_the_website(page, name)
     t1 = time.monotonic()
     run_all(page, name)
     t2 = time.monotonic()
@@ -288,10 +354,11 @@ def test_chapter_in_jupyterlab(page, lab, name):
             f"(ceiling {CEILING_MS:.0f} ms; all: {LATENCIES[name]})"
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_assignment_renders_in_jupyterlab(page, lab, name):
-    open_notebook(page, lab, name)
-    check_rendering(page, name)
+@pytest.mark.parametrize("name", CHAPTERS + ASSIGNMENTS)
+def test_source_renders_in_jupyterlab(page, lab, name):
+    """book/ itself (make lab-source, and the assignments an instructor releases)."""
+    open_notebook(page, lab, f"book/{name}")
+    check_rendering(page, f"book/{name}")
 
 
 def test_stored_notebooks_carry_what_jupyterlab_writes_on_open(capsys):

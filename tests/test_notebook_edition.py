@@ -55,7 +55,19 @@ def convert(cells: list[dict], edition: str = "full", glue: dict | None = None,
 
 def test_labelled_math_gets_the_websites_number_as_a_tag():
     text = convert([{"md": "(b-top)=\n# 2. Second\n\n```{math}\n:label: b-eq\na = b\n```\n"}])
-    assert text[0]["source"] == "# 2. Second\n\n$$\na = b\n\\tag{2}\n$$"
+    assert text[0]["source"] == ("# 2. Second\n\n$$\n\\begin{equation*}\na = b\n\\tag{2}\n"
+                                 "\\end{equation*}\n$$")
+
+
+def test_display_math_is_numbered_only_by_its_tag():
+    """jupyterlab-myst numbers a plain $$ block itself; a starred environment it does not."""
+    md = "$$\nx = 1\n$$ (b-eq)\n\nand $$y = 2$$ inline, and\n\n$$\n\\begin{align*}\nz\n\\end{align*}\n$$"
+    assert convert([{"md": md}])[0]["source"] == (
+        "$$\n\\begin{equation*}\nx = 1\n\\tag{2} \n\\end{equation*}\n$$\n\n"
+        "and $$\\begin{equation*}y = 2\\end{equation*}$$ inline, and\n\n"
+        "$$\n\\begin{align*}\nz\n\\end{align*}\n$$")
+    with pytest.raises(mk.ConversionError, match=r"begin\{align\}.*numbered in JupyterLab"):
+        convert([{"md": "$$\n\\begin{align}\nz\n\\end{align}\n$$"}])
 
 
 def test_references_become_numbers_titles_and_links():

@@ -37,6 +37,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import normalize_notebooks  # noqa: E402  (tools/, beside this file)
+
 ROOT = Path(__file__).resolve().parent.parent
 STALE = "\0stale-ok"  # a key no glue() call can make: glued values may be missing
 GLUE_FILE_KEY = "\0glue-file"  # the executed copy's NN_name.glue.json, inside the notebook
@@ -47,9 +50,12 @@ PLAIN_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 OPTION = re.compile(r"^[ \t]*:(?P<key>[\w-]+):[ \t]*(?P<value>.*?)[ \t]*$")
 TARGET = re.compile(r"^[ \t]*\((?P<label>[^()\s]+)\)=[ \t]*$")
 ROLE = re.compile(r"\{(?P<name>[a-z][\w:-]*)\}`(?P<body>[^`]*)`")
-DOLLAR_LABEL = re.compile(r"\$\$[ \t]*\((?P<label>[^()\s]+)\)[ \t]*$")
+DOLLAR_LABEL = re.compile(r"\$\$[ \t]*\((?P<label>[^()\s]+)\)[ \t]*$", re.M)
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 INLINE = re.compile(r"\{(?P<name>[a-z][\w:-]*)\}`(?P<body>[^`]*)`|(?P<code>``[^`]+``|`[^`]+`)")
+DISPLAY_MATH = re.compile(r"\$\$(?P<body>.+?)\$\$", re.S)
+AMS_ENVIRONMENT = re.compile(r"\s*\\begin\{(?P<name>equation|align|alignat|gather|multline|"
+                             r"flalign|eqnarray)(?P<star>\*?)\}")
 EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
 
 ADMONITIONS = {"note": "Note", "warning": "Warning", "tip": "Tip", "important": "Important",
@@ -344,7 +350,28 @@ def convert_inline(ctx: Context, text: str) -> str:
 
     text = INLINE.sub(replace, text)
     text = "\n".join(line for line in text.split("\n") if not TARGET.match(line))
-    return DOLLAR_LABEL.sub(lambda m: tagged_close(ctx, m.group("label")), text)
+    text = DOLLAR_LABEL.sub(lambda m: tagged_close(ctx, m.group("label")), text)
+    return DISPLAY_MATH.sub(lambda m: unnumbered(ctx, m.group("body")), text)
+
+
+def unnumbered(ctx: Context, body: str) -> str:
+    """Display math that no renderer numbers by itself: only its ``\\tag`` (if any) shows.
+
+    jupyterlab-myst (mystmd) numbers every ``$$`` block, (1), (2), ... per notebook, beside
+    the website's number in ``\\tag{n}``; a starred amsmath environment it leaves alone, and
+    KaTeX (Colab, VS Code, jupyterlab-myst) and MathJax 3 (JupyterLab, classic Jupyter) all
+    render ``$$\\begin{equation*} ... \\tag{n} \\end{equation*}$$``.
+    """
+    env = AMS_ENVIRONMENT.match(body)
+    if env:
+        if env.group("star"):  # already unnumbered
+            return f"$${body}$$"
+        raise ConversionError(f"{ctx.where}: \\begin{{{env.group('name')}}} at the top of "
+                              f"display math is numbered in JupyterLab; use aligned (or the "
+                              f"starred environment) inside $$ ... $$")
+    opening, closing = ("\n", "\n") if body.startswith("\n") else ("", "")
+    return (f"$${opening}\\begin{{equation*}}{opening}{body.strip(chr(10))}{closing}"
+            f"\\end{{equation*}}{closing}$$")
 
 
 def tagged_close(ctx: Context, label: str) -> str:
@@ -470,8 +497,9 @@ def convert_directive(ctx: Context, d: Directive) -> list[str]:
     if d.name == "math":
         if "label" in d.options:
             number = ctx.book.targets[d.options["label"]].number
-            return ["$$", *d.body, f"\\tag{{{number}}}", "$$"]
-        return ["$$", *d.body, "$$"]
+            return ["$$", r"\begin{equation*}", *d.body, f"\\tag{{{number}}}",
+                    r"\end{equation*}", "$$"]
+        return ["$$", r"\begin{equation*}", *d.body, r"\end{equation*}", "$$"]
     if d.name == "exercise":
         return [f"**{exercise_title(ctx, d)}**", "", *quote(body)]
     if d.name == "solution":
@@ -613,9 +641,13 @@ def code_of(nb: dict) -> list[str]:
 
 
 def executed(root: Path, doc: str, nb: dict, stale_ok: bool = False) -> dict:
-    """The notebook with outputs: make book's copy when its code is current, else run it."""
-    copy_path = root / "_build" / "jupyter_execute" / (doc + ".ipynb")
-    if copy_path.is_file():
+    """The notebook with outputs: make book's copy when its code is current, else our own
+    earlier run's (``_build/jupyter/executed``, when ``make lab`` ran without ``make book``),
+    else run it now and keep that run for next time."""
+    ours = root / "_build" / "jupyter" / "executed" / (doc + ".ipynb")
+    for copy_path in (root / "_build" / "jupyter_execute" / (doc + ".ipynb"), ours):
+        if not copy_path.is_file():
+            continue
         done = json.loads(copy_path.read_text(encoding="utf-8"))
         if stale_ok or code_of(done) == code_of(nb):
             glue_path = copy_path.with_suffix(".glue.json")
@@ -634,6 +666,8 @@ def executed(root: Path, doc: str, nb: dict, stale_ok: bool = False) -> dict:
     except CellExecutionError as error:
         raise ConversionError(f"{doc}: executing it for its glued values failed:\n"
                               f"{str(error)[-2000:]}") from None
+    ours.parent.mkdir(parents=True, exist_ok=True)
+    ours.write_text(nbformat.writes(run), encoding="utf-8")
     return json.loads(nbformat.writes(run))
 
 
@@ -661,8 +695,9 @@ def build(root: Path = ROOT, out: Path | None = None, site: Path | None = None,
             converted = convert_notebook(Context(book, doc, edition, glue), nb)
             target = out / edition / (Path(doc).name + ".ipynb")
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(converted, indent=1, ensure_ascii=False) + "\n",
-                              encoding="utf-8")
+            # stored as JupyterLab writes it, so opening it does not mark it modified
+            target.write_text(normalize_notebooks.dumps(normalize_notebooks.normalized(
+                converted)), encoding="utf-8")
             written.append(target)
             into = {"full": site, "student": student_site}[edition]
             if into is not None:  # the website's download button serves _sources/
@@ -687,6 +722,8 @@ def publish(root: Path, out: Path) -> Path:
     for notebook in sorted((out / "full").glob("*.ipynb")):
         (tree / "book" / notebook.name).write_text(notebook.read_text(encoding="utf-8"),
                                                    encoding="utf-8")
+    # the book's figure style, which matplotlib reads from the notebooks' folder
+    (tree / "book" / "matplotlibrc").write_bytes((root / "book" / "matplotlibrc").read_bytes())
     (tree / "requirements.txt").write_text(
         "# Binder: the book's engine and the widgets its sliders use\n"
         f"bptt_core[interactive] @ git+{url}\n", encoding="utf-8")
