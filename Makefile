@@ -18,7 +18,7 @@ CDN_NOTE = if grep -q 'mathjax_path: https://' _build/config/$(1).yml; then \
   echo "WARNING: widget manager from public CDNs and does not work offline. Install npm,"; \
   echo "WARNING: then rebuild."; fi
 
-.PHONY: book student-book pdf test lab lab-source notebooks clean lint venv screenshot test-kernels bench
+.PHONY: book student-book pdf test lab lab-source notebooks publish-notebooks clean lint venv screenshot test-kernels bench
 # One thing at a time: both editions share the cache of executed notebooks.
 .NOTPARALLEL:
 
@@ -108,6 +108,15 @@ lab-source: $(INSTALLED)
 # it too (its glued numbers come from the executed notebooks), and the website's download
 # button serves it.
 notebooks: book
+
+# Publish the notebook edition to the branch the Colab and Binder buttons open
+# (repository.branch in _config.yml): ghp-import commits _build/jupyter/publish as that
+# branch's whole tree, then pushes it to origin (PUSH=0: commit only).
+NOTEBOOKS_BRANCH = $(shell $(BIN)/python -c "import yaml; \
+  print(yaml.safe_load(open('_config.yml'))['repository']['branch'])" 2>/dev/null)
+publish-notebooks: book
+	$(BIN)/ghp-import -n $(if $(filter 0,$(PUSH)),,-p) -b $(NOTEBOOKS_BRANCH) \
+	  -m "The notebook edition for Colab and Binder" _build/jupyter/publish
 
 clean:
 	rm -rf _build test-output .pytest_cache .hypothesis .ruff_cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def test_labelled_math_gets_the_websites_number_as_a_tag():
 
 def test_display_math_is_numbered_only_by_its_tag():
     """jupyterlab-myst numbers a plain $$ block itself; a starred environment it does not."""
-    md = "$$\nx = 1\n$$ (b-eq)\n\nand $$y = 2$$ inline, and\n\n$$\n\\begin{align*}\nz\n\\end{align*}\n$$"
+    md = ("$$\nx = 1\n$$ (b-eq)\n\nand $$y = 2$$ inline, and\n\n"
+          "$$\n\\begin{align*}\nz\n\\end{align*}\n$$")
     assert convert([{"md": md}])[0]["source"] == (
         "$$\n\\begin{equation*}\nx = 1\n\\tag{2} \n\\end{equation*}\n$$\n\n"
         "and $$\\begin{equation*}y = 2\\end{equation*}$$ inline, and\n\n"
@@ -202,3 +204,28 @@ def test_equation_numbers_are_the_websites(name):
     tags = [int(n) for c in full.cells if c.cell_type == "markdown"
             for n in re.findall(r"\\tag\{(\d+)\}", c.source)]
     assert tags == site
+
+
+def test_the_published_branch_holds_what_the_launch_buttons_open(tmp_path):
+    """make publish-notebooks: ghp-import commits _build/jupyter/publish as the branch's tree."""
+    publish = built_edition() / "publish"
+    branch = mk.yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["branch"]
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,
+                              text=True).stdout
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "0")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
+           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
+    subprocess.run([str(Path(sys.executable).parent / "ghp-import"), "-n", "-b", branch,
+                    str(publish)], cwd=tmp_path, check=True, env=env)
+    files = set(git("ls-tree", "-r", "--name-only", branch).split())
+    assert files == {".nojekyll", "requirements.txt", "book/matplotlibrc",
+                     *(f"book/{name}" for name in CHAPTERS)}
+    for name in CHAPTERS:  # the full edition, as make notebooks wrote it
+        assert git("show", f"{branch}:book/{name}") == \
+            (built_edition() / "full" / name).read_text(encoding="utf-8")
+    requirements = git("show", f"{branch}:requirements.txt")
+    assert "bptt_core[interactive] @ git+" in requirements  # Binder installs the engine

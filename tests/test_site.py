@@ -421,6 +421,16 @@ def test_launch_buttons(browser, site, path):
         matches = [h for h in hrefs if fragment in h]
         assert matches, f"no {name} launch link on {path}"
         assert any(notebook in h for h in matches), f"{name} link does not open {notebook}"
+    # Binder and Colab open the notebook edition, published to repository.branch from
+    # _build/jupyter/publish (make publish-notebooks): the file they ask for is there
+    branch = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["branch"]
+    colab = next(h for h in hrefs if wanted["Colab"] in h)
+    assert f"/blob/{branch}/{notebook}" in colab, f"Colab opens {colab}, not {notebook} " \
+        f"on the branch {branch}"
+    binder = next(h for h in hrefs if wanted["Binder"] in h)
+    assert f"/{branch}?" in binder or f"/{branch}/" in binder, binder
+    assert (ROOT / "_build" / "jupyter" / "publish" / notebook).is_file(), \
+        f"{notebook} is not in _build/jupyter/publish, which the buttons' branch publishes"
 
 
 def test_search_finds_the_multi_step_sum(browser, site):
