@@ -15,8 +15,12 @@ thread-safe); ``draw`` only ever sees its own figure.
 
 Under the figure, a caption says in words what the frame shows (``alt``, the same text the
 website gives each frame), and a screen reader reads it out, politely, after each move: the
-kernel rewrites it as soon as a slider moves, before any drawing. Each image also carries its
-frame's text as its title, which is its accessible name (ipywidgets' Image has no ``alt``).
+kernel rewrites both as soon as a slider moves, before any drawing. As on the website, what is
+read out is a hidden polite live region that stays in the page while its text changes (a small
+``anywidget``): a region that arrives with its text already in it, as a re-rendered
+``ipywidgets.HTML`` does, is often not read. Without anywidget the caption itself is the live
+region. Each image also carries its frame's text as its title, which is its accessible name
+(ipywidgets' Image has no ``alt``).
 
 The chapters never call this module: they call :func:`bptt_core.interactive.explore`, which
 uses it in Jupyter and precomputes static frames for the website.
@@ -29,6 +33,7 @@ import functools
 import html
 import io
 import itertools
+import re
 import threading
 import time
 import traceback
@@ -46,6 +51,7 @@ STACKED_FRAMES = 150  # up to this many settings, each has its own Image in the 
 RENDER_LOCK = threading.RLock()  # matplotlib draws one figure at a time (see hold_during_cells)
 CONTAIN_CSS = ".bptt-live-picture { contain: strict; overflow: hidden; }"
 CAPTION_CLASS = "bptt-live-caption"  # the HTML widget under the figure that describes it
+ANNOUNCER_CLASS = "bptt-live-announcer"  # the hidden live region a screen reader reads
 
 
 def render_png(draw: Callable, values: dict, figsize: tuple[float, float] = FIGSIZE,
@@ -124,11 +130,49 @@ def titled_image() -> type:
     return TitledImage
 
 
-def caption_html(text: str) -> str:
-    """The caption's HTML: the frame's description, escaped, in a polite live region."""
-    return (f'<div role="status" aria-live="polite" aria-atomic="true" '
-            f'style="white-space: normal; line-height: 1.4; margin: 0.3em 0 0.5em">'
-            f'{html.escape(text)}</div>')
+ANNOUNCER_ESM = """
+export default {
+  render({ model, el }) {
+    // one polite live region for the life of the view, visually hidden (the caption shows the
+    // same words): a screen reader reads each new text put into it. Empty until the first
+    // move, as on the website: the words of the first frame are the caption and image title.
+    const said = document.createElement("div");
+    said.setAttribute("role", "status");
+    said.setAttribute("aria-live", "polite");
+    said.setAttribute("aria-atomic", "true");
+    said.style.cssText = "position: absolute; width: 1px; height: 1px; overflow: hidden; " +
+      "clip: rect(0 0 0 0); white-space: nowrap";
+    const say = () => { said.textContent = model.get("text"); };  // text, never markup
+    model.on("change:text", say);
+    el.appendChild(said);
+    return () => model.off("change:text", say);
+  },
+};
+"""
+
+
+@functools.cache
+def announcer_class() -> type | None:
+    """The live region's widget class (an anywidget whose region stays in the page), or None
+    without anywidget: then the caption itself is the live region, re-rendered on each move."""
+    try:
+        import anywidget
+    except ImportError:
+        return None
+    from traitlets import Unicode
+
+    class Announcer(anywidget.AnyWidget):
+        _esm = ANNOUNCER_ESM
+        text = Unicode("").tag(sync=True)  # the words to read out: the frame's description
+
+    return Announcer
+
+
+def caption_html(text: str, live: bool) -> str:
+    """The caption's HTML: the description, escaped; a polite live region when ``live``."""
+    region = ' role="status" aria-live="polite" aria-atomic="true"' if live else ""
+    return (f'<div{region} style="white-space: normal; line-height: 1.4; '
+            f'margin: 0.3em 0 0.5em">{html.escape(text)}</div>')
 
 
 def in_kernel() -> bool:
@@ -147,8 +191,10 @@ class LiveExplorer:
     draw: ``draw(fig, **values)`` draws into an empty figure. names, grids, initial: one slider
     per name over its grid of values, starting at ``initial``. alt: a text alternative, a string
     or ``alt(**values) -> str`` (checked as in :func:`bptt_core.interactive.frame_alt`), shown
-    in ``caption`` under the figure (a polite live region) and as each image's title; None: no
-    description (only for tests of the mechanics). ``widget`` is what to display;
+    in ``caption`` under the figure (``said`` is its text), read out after each move by
+    ``announcer``'s polite live region (None without anywidget: the caption is the region),
+    and as each image's title; None: no description (only for tests of the mechanics).
+    ``widget`` is what to display;
     ``latencies`` holds the seconds each move took in the kernel, and ``hits`` how many moves
     found their frame in the cache. prefetch: draw the neighbours of the shown frame in the
     background (None: only in a Jupyter kernel, where a reader moves the sliders).
@@ -192,7 +238,10 @@ class LiveExplorer:
         shape = [len(g) for g in self.grids]
         width, height = (round(v * dpi) for v in figsize)
         # what the frame shows, in words: checked (a bad alt fails here) before anything is drawn
-        self.caption = widgets.HTML(caption_html(self.describe(position)),
+        said = self.describe(position)
+        announcer = announcer_class()
+        self.announcer = None if announcer is None else announcer()
+        self.caption = widgets.HTML(caption_html(said, live=self.announcer is None),
                                     layout=widgets.Layout(max_width=f"{width}px"))
         self.caption.add_class(CAPTION_CLASS)
         if int(np.prod(shape)) <= STACKED_FRAMES:
@@ -200,7 +249,7 @@ class LiveExplorer:
         else:  # too many settings for one image each: one image whose value the kernel swaps
             self._single = titled_image()(format="png", layout=widgets.Layout(max_width="100%"))
             picture = self._single
-        self._show(position, self.frame(position))
+        self._show(position, self.frame(position), said)
         self.errors = widgets.HTML()  # a failing draw's traceback, empty otherwise
         for slider in self.sliders:
             slider.observe(self._moved, names="index")
@@ -208,8 +257,11 @@ class LiveExplorer:
         # laid out and painted inside it, never as a change of the whole notebook's page.
         style = widgets.HTML(f"<style>{CONTAIN_CSS}</style>",
                              layout=widgets.Layout(display="none"))
-        frame = widgets.Box([picture, style], layout=widgets.Layout(width=f"{width}px",
-                                                                    height=f"{height}px"))
+        hidden = [style] if self.announcer is None else [style, self.announcer]
+        if self.announcer is not None:
+            self.announcer.add_class(ANNOUNCER_CLASS)
+        frame = widgets.Box([picture, *hidden], layout=widgets.Layout(width=f"{width}px",
+                                                                      height=f"{height}px"))
         frame.add_class("bptt-live-picture")
         self.widget = widgets.VBox([*self.sliders, frame, self.caption, self.errors])
         self._schedule_prefetch(position)
@@ -234,8 +286,20 @@ class LiveExplorer:
         """The Image widget that shows the current setting."""
         return self.images.get(self.position()) or self._single
 
-    def _show(self, position: tuple[int, ...], png: bytes) -> None:
-        """Put a frame where the browser shows it (its own Image, or the single one)."""
+    @property
+    def said(self) -> str:
+        """The caption's text: what the frame shown shows, in words."""
+        return html.unescape(re.sub(r"<[^>]*>", "", self.caption.value))
+
+    def _say(self, text: str) -> None:
+        """Show ``text`` under the figure and have a screen reader read it."""
+        self.caption.value = caption_html(text, live=self.announcer is None)
+        if self.announcer is not None:
+            self.announcer.text = text
+
+    def _show(self, position: tuple[int, ...], png: bytes, title: str) -> None:
+        """Put a frame where the browser shows it (its own Image, or the single one), with
+        ``title``, its description, as the image's accessible name."""
         image = self.images.get(position)
         if image is None:
             if position != self.position():
@@ -243,10 +307,6 @@ class LiveExplorer:
             image = self._single
         if bytes(image.value) != png:
             image.value = png
-        try:
-            title = self.describe(position)
-        except Exception:  # noqa: BLE001 - the caption reports a failing alt when shown
-            title = ""
         if image.tooltip != title:
             image.tooltip = title
 
@@ -289,17 +349,18 @@ class LiveExplorer:
             self.hits += 1
         failed = ""  # what went wrong for this setting, said under the figure
         try:  # the words first: a screen reader hears them while the frame is on its way
-            self.caption.value = caption_html(self.describe(position))
+            said = self.describe(position)
         except Exception:  # an alt that fails for one setting: no stale words, the reason
-            self.caption.value = ""
+            said = ""
             failed = f"alt failed for {self.values(position)}:\n{traceback.format_exc()}"
+        self._say(said)
         try:
             png = self.frame(position)
         except Exception:  # a draw that fails for one setting
             failed += f"draw failed for {self.values(position)}:\n{traceback.format_exc()}"
             self.errors.value = f"<pre>{html.escape(failed)}</pre>"
             return
-        self._show(position, png)
+        self._show(position, png, said)
         self.errors.value = f"<pre>{html.escape(failed)}</pre>" if failed else ""
         self.latencies.append(time.perf_counter() - start)
         self._schedule_prefetch(position)
@@ -362,8 +423,8 @@ class LiveExplorer:
                     self._worker = None
                     return
                 position = self._prefetch_queue.pop(0)
-            try:
-                self._show(position, self.frame(position))  # on its way to the browser now
+            try:  # on its way to the browser now, with its words
+                self._show(position, self.frame(position), self.describe(position))
             except Exception:  # noqa: BLE001 - shown when the reader gets there, not now
                 pass
             time.sleep(0.01)  # let the kernel's main thread answer a move in between

@@ -1,8 +1,10 @@
 """Live explorations in Jupyter carry their text alternative, as the website's frames do.
 
 Without a browser: the widget ``explore(...)`` returns in a kernel has, under the figure, a
-caption with the alt of the frame shown (escaped, in a polite live region) that follows the
-sliders, and each image's title is its frame's alt. tests/test_lab.py sees it in JupyterLab.
+caption with the escaped alt of the frame shown that follows the sliders, a polite live region
+that a screen reader reads after each move, and each image's title is its frame's alt. The
+live region is a hidden anywidget that stays in the page (as the website's); without
+anywidget, the caption itself. Every test runs both ways. tests/test_lab.py checks JupyterLab.
 """
 
 from __future__ import annotations
@@ -13,10 +15,22 @@ import re
 import ipywidgets
 import pytest
 
+from bptt_core import live as live_module
 from bptt_core.interactive import explore
-from bptt_core.live import CAPTION_CLASS, LiveExplorer
+from bptt_core.live import ANNOUNCER_CLASS, CAPTION_CLASS, LiveExplorer
 
 LIVE_REGION = '<div role="status" aria-live="polite" aria-atomic="true"'
+
+
+@pytest.fixture(autouse=True, params=["anywidget", "html"])
+def region(request, monkeypatch):
+    """Each test twice: the live region an anywidget, and (without anywidget) the caption."""
+    if request.param == "anywidget":
+        pytest.importorskip("anywidget", reason="anywidget is not installed (requirements.txt)")
+        assert live_module.announcer_class() is not None
+    else:
+        monkeypatch.setattr(live_module, "announcer_class", lambda: None)
+    return request.param
 
 
 def draw_line(fig, slope, shift):
@@ -41,12 +55,38 @@ def caption_of(box: ipywidgets.VBox) -> ipywidgets.HTML:
     return captions[0]
 
 
+def announcer_of(box: ipywidgets.VBox):
+    """The hidden live region's widget (in the picture's box), None when the caption is it."""
+    found = [child for child in box.children[len(sliders_of(box))].children
+             if ANNOUNCER_CLASS in child._dom_classes]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
 def said(caption: ipywidgets.HTML) -> str:
-    """The text a reader gets from the caption: its live region's content, unescaped."""
-    match = re.fullmatch(rf'{LIVE_REGION}[^>]*>(.*)</div>', caption.value, re.S)
-    assert match, f"no polite live region in the caption: {caption.value!r}"
-    assert "<" not in match.group(1), "the alt reached the page as markup"
-    return html.unescape(match.group(1))
+    """The words the caption shows: its text, unescaped."""
+    match = re.fullmatch(r'<div( [^>]*)?>(.*)</div>', caption.value, re.S)
+    assert match, f"not one block of text: {caption.value!r}"
+    assert "<" not in match.group(2), "the alt reached the page as markup"
+    return html.unescape(match.group(2))
+
+
+def read_out(box: ipywidgets.VBox) -> str:
+    """What a screen reader is given to read in the polite live region (checked to be one)."""
+    announcer = announcer_of(box)
+    if announcer is None:  # the caption is the live region
+        caption = caption_of(box)
+        assert caption.value.startswith(LIVE_REGION), caption.value
+        return said(caption)
+    assert LIVE_REGION not in caption_of(box).value  # one region: the words are read once
+    # the anywidget's script makes one region that stays, and puts the words in as text
+    script = announcer.get_state()["_esm"]
+    for line in ('said.setAttribute("role", "status");',
+                 'said.setAttribute("aria-live", "polite");',
+                 'said.textContent = model.get("text");', 'model.on("change:text", say);'):
+        assert line in script, f"the live region's script lacks {line}"
+    assert "innerHTML" not in script
+    return announcer.text
 
 
 def sliders_of(box: ipywidgets.VBox) -> list[ipywidgets.SelectionSlider]:
@@ -68,6 +108,17 @@ def test_the_caption_under_the_figure_is_the_escaped_alt_of_the_frame_shown():
     assert box.children.index(caption) == len(sliders_of(box)) + 1  # right under the picture
     assert said(caption) == line_alt(-1, 0.0)
     assert html.escape(line_alt(-1, 0.0)) in caption.value
+
+
+def test_a_move_is_read_out_in_a_polite_live_region(region):
+    box = live()
+    # before any move: the anywidget's region is empty, as on the website (not read on load)
+    assert read_out(box) == ("" if region == "anywidget" else line_alt(-1, 0.0))
+    slope, shift = sliders_of(box)
+    slope.value = 2
+    assert read_out(box) == line_alt(2, 0.0)
+    shift.value = 0.5
+    assert read_out(box) == line_alt(2, 0.5)
 
 
 def test_the_caption_follows_the_sliders():
@@ -144,8 +195,10 @@ def test_an_alt_that_fails_for_one_setting_says_so_and_leaves_no_stale_words():
     explorer = LiveExplorer(draw_line, ["slope", "shift"], [[-1, 0, 1, 2], [0.0, 0.5]],
                             [1, 0.0], alt=alt, prefetch=False)
     explorer.sliders[0].value = 2
-    assert explorer.caption.value == ""  # not the previous frame's description
+    assert said(explorer.caption) == "" == explorer.said  # not the previous frame's words
+    assert read_out(explorer.widget) == ""
     assert "alt failed" in explorer.errors.value and "at least 10" in explorer.errors.value
     assert bytes(explorer.image.value).startswith(b"\x89PNG")  # the frame is still drawn
     explorer.sliders[0].value = 0
-    assert said(explorer.caption) == line_alt(0, 0.0) and explorer.errors.value == ""
+    assert said(explorer.caption) == line_alt(0, 0.0) == explorer.said
+    assert explorer.errors.value == ""
