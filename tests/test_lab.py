@@ -354,6 +354,19 @@ def test_chapter_in_jupyterlab(page, lab, name):
             f"(ceiling {CEILING_MS:.0f} ms; all: {LATENCIES[name]})"
 
 
+def test_a_reference_to_a_chapter_opens_it_in_jupyterlab(page, lab):
+    """Not the file's JSON in a browser tab: its notebook, in a JupyterLab tab beside this one."""
+    open_notebook(page, lab, f"{EDITION}/04_multi_step.ipynb")
+    link = page.locator(".jp-MarkdownCell .myst a[href*='03_single_step.ipynb']").first
+    label = link.inner_text()
+    link.click()
+    page.wait_for_function("() => [...document.querySelectorAll('.lm-DockPanel-tabBar "
+                           ".lm-TabBar-tabLabel')].some(t => t.innerText.includes("
+                           "'03_single_step.ipynb'))", timeout=30_000)
+    assert len(page.context.pages) == 1, f"the link {label!r} opened a browser tab"
+    assert "/lab/" in page.url, f"the link {label!r} left JupyterLab for {page.url}"
+
+
 @pytest.mark.parametrize("name", CHAPTERS + ASSIGNMENTS)
 def test_source_renders_in_jupyterlab(page, lab, name):
     """book/ itself (make lab-source, and the assignments an instructor releases)."""
