@@ -56,18 +56,13 @@ MARKER = "% bptt-api"
 # 1. The API page
 
 
-# Tools with a guide page of their own rather than an API to call from a chapter.
-NOT_IN_API = ("bptt_core.coursework",)
-
-
 def public_modules(package: str = PACKAGE) -> list[str]:
-    """The package and its public submodules (no part of the name starting with "_"), without
-    the command-line tools in NOT_IN_API (the coursework grader has the instructors' guide)."""
+    """The package and its public submodules (no part of the name starting with "_"). The
+    coursework grader is a package of its own (``coursework/``), with the instructors' guide."""
     root = importlib.import_module(package)
     names = [package]
     for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
-        hidden = any(info.name == tool or info.name.startswith(tool + ".") for tool in NOT_IN_API)
-        if not hidden and not any(part.startswith("_") for part in info.name.split(".")):
+        if not any(part.startswith("_") for part in info.name.split(".")):
             names.append(info.name)
     return [names[0], *sorted(names[1:])]
 
