@@ -424,7 +424,10 @@ class LiveExplorer:
                     return
                 position = self._prefetch_queue.pop(0)
             try:  # on its way to the browser now, with its words
-                self._show(position, self.frame(position), self.describe(position))
+                png = self.frame(position)
+                with RENDER_LOCK:  # alt, like draw, never runs while a cell runs
+                    title = self.describe(position)
+                self._show(position, png, title)
             except Exception:  # noqa: BLE001 - shown when the reader gets there, not now
                 pass
             time.sleep(0.01)  # let the kernel's main thread answer a move in between

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 
 import ipywidgets
 import pytest
@@ -202,3 +203,14 @@ def test_an_alt_that_fails_for_one_setting_says_so_and_leaves_no_stale_words():
     explorer.sliders[0].value = 0
     assert said(explorer.caption) == line_alt(0, 0.0) == explorer.said
     assert explorer.errors.value == ""
+
+
+def test_frames_drawn_ahead_arrive_with_their_words():
+    explorer = LiveExplorer(draw_line, ["slope", "shift"], [[-1, 0, 1, 2], [0.0, 0.5]],
+                            [0, 0.0], alt=line_alt, prefetch=True)
+    deadline = time.monotonic() + 20
+    while len(explorer.cache) < 8 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(explorer.cache) == 8  # every setting drawn ahead, in the background
+    titles = {p: image.tooltip for p, image in explorer.images.items()}
+    assert titles == {p: line_alt(**explorer.values(p)) for p in explorer.images}
