@@ -15,10 +15,11 @@ chapter of ``lab/full`` and checks:
   its key; no reference shows a file name and every link to a chapter finds its notebook;
   every solution is collapsed, its text in a closed ``<details>``, its code folded;
 * Run All runs every code cell with no error output;
-* the first exploration's figure changes when its slider moves, and how long that took, from
-  the key press to the new image loaded in the page; the times go to
-  ``test-output/lab-latency.json``. Only the 100 ms ceiling is asserted (machines are noisy);
-  the target is 50 ms median.
+* the first exploration's figure changes when its slider moves, and so does its text
+  alternative (the caption under it, and the polite live region a screen reader reads);
+  how long the figure took to change, from the key press to the new image loaded in the
+  page, goes to ``test-output/lab-latency.json``. Only the 100 ms ceiling is asserted
+  (machines are noisy); the target is 50 ms median.
 
 Each chapter and assignment of ``book/`` is opened too, to check that jupyterlab-myst renders
 the sources with no raw MyST (assignments are released from them).
@@ -263,6 +264,26 @@ def run_all(page, name: str) -> None:
     pytest.fail(f"{name}: Run All did not finish in {RUN_ALL_SECONDS} s")
 
 
+def frame_words(page, box) -> str:
+    """The caption under the exploration's figure, once it names the frame shown (the image's
+    title): the kernel sends the words after the browser has swapped the image."""
+    try:
+        page.wait_for_function("""(box) => {
+            const norm = s => (s || '').replace(/\\s+/g, ' ').trim();
+            const img = [...box.querySelectorAll('img')].find(i => i.offsetParent);
+            const caption = box.querySelector('.bptt-live-caption');
+            return !!img && !!caption && norm(img.title).length >= 10
+                   && norm(img.title) === norm(caption.innerText);
+        }""", arg=box.element_handle(), timeout=5_000)
+    except Exception:  # noqa: BLE001 - say what is missing, not "timeout"
+        caption = box.locator(".bptt-live-caption")
+        shown = caption.inner_text() if caption.count() else None
+        title = box.locator("img:visible").first.get_attribute("title")
+        pytest.fail(f"the caption under the figure does not describe the frame shown within "
+                    f"5 s: caption {shown!r}, image title {title!r}")
+    return " ".join(box.locator(".bptt-live-caption").inner_text().split())
+
+
 def move_slider(page, name: str) -> list[float]:
     """Latencies (ms) from a key press on the first slider to the new figure, per move."""
     box = page.locator(".jp-OutputArea-output .widget-vbox:has(img)").first
@@ -299,6 +320,7 @@ def move_slider(page, name: str) -> list[float]:
     handle.focus()
     time.sleep(READING_SECONDS)  # a reader looks at the figure before touching the slider
     src = box.locator("img:visible").first.get_attribute("src")
+    words = [frame_words(page, box)]  # the figure's text alternative, as a caption
     changed = False
     for key in [there] * (MOVES // 2) + [back] * (MOVES - MOVES // 2):
         count = page.evaluate("() => window.__bptt.times.length")
@@ -309,8 +331,16 @@ def move_slider(page, name: str) -> list[float]:
         except Exception:  # noqa: BLE001 - a step that shows the same picture loads nothing
             page.evaluate("() => { window.__bptt.start = null; }")
         changed = changed or box.locator("img:visible").first.get_attribute("src") != src
+        words.append(frame_words(page, box))  # after the move's time was taken
         time.sleep(0.6)  # and at each new figure before the next move
     assert changed, f"{name}: the first exploration's figure did not change on a slider move"
+    assert len(set(words)) > 1, f"{name}: the caption under the figure did not change: " \
+        f"{words[0]!r}"
+    region = box.locator(".bptt-live-announcer [aria-live=polite]")
+    assert region.count() == 1 and region.get_attribute("role") == "status", \
+        f"{name}: no polite live region reads the frame's words"
+    assert " ".join(region.text_content().split()) == words[-1], \
+        f"{name}: the live region does not read the words of the frame shown"
     return page.evaluate("() => window.__bptt.times")
 
 
