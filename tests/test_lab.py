@@ -366,13 +366,17 @@ def test_chapter_in_jupyterlab(page, lab, name):
     t1 = time.monotonic()
     run_all(page, name)
     t2 = time.monotonic()
-    times = move_slider(page, name)
+    times = first = move_slider(page, name)
     if times and max(times) >= CEILING_MS:
         # one slow move can be the machine (another test, a garbage collection): the reader
-        # tries again; a redraw that is really slow is slow both times. Both rounds recorded.
+        # tries again, the same six moves between the same figures; a redraw that is really
+        # slow is slow both times. Both rounds recorded.
         print(f"{name}: a move took {max(times):.0f} ms; the six moves again")
         LATENCIES[name + " (first round)"] = [round(t, 1) for t in times]
         times = move_slider(page, name)
+    # each move is as slow as the faster of its tries
+    slowest = max(map(min, zip(first, times)) if len(first) == len(times) else times,
+                  default=0.0)
     if times:
         LATENCIES[name] = [round(t, 1) for t in times]
     print(f"{name}: open {t1 - t0:.1f} s, Run All {t2 - t1:.1f} s, sliders "
@@ -380,8 +384,9 @@ def test_chapter_in_jupyterlab(page, lab, name):
     assert not modified, f"{name} is marked modified as soon as it opens: run " \
         "tools/normalize_notebooks.py on it"
     if times:
-        assert max(times) < CEILING_MS, f"{name}: a slider move took {max(times):.0f} ms " \
-            f"(ceiling {CEILING_MS:.0f} ms; all: {LATENCIES[name]})"
+        assert slowest < CEILING_MS, f"{name}: a slider move took {slowest:.0f} ms every " \
+            f"time (ceiling {CEILING_MS:.0f} ms; all: {LATENCIES[name]}, first round " \
+            f"{LATENCIES.get(name + ' (first round)')})"
 
 
 def test_a_reference_to_a_chapter_opens_it_in_jupyterlab(page, lab):
