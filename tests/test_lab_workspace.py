@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -12,12 +13,19 @@ sys.path.insert(0, str(ROOT / "tools"))
 import lab_workspace  # noqa: E402
 
 
+def notebook(*sources: str, outputs: bool = False) -> str:
+    cells = [{"cell_type": "code", "metadata": {}, "source": s, "execution_count": 1 if outputs
+              else None, "outputs": [{"output_type": "stream", "name": "stdout",
+                                      "text": "ran\n"}] if outputs else []} for s in sources]
+    return json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
+
+
 @pytest.fixture
 def folders(tmp_path):
     edition, into, style = tmp_path / "edition", tmp_path / "lab", tmp_path / "matplotlibrc"
     edition.mkdir()
-    (edition / "01_a.ipynb").write_text("a, first version")
-    (edition / "02_b.ipynb").write_text("b, first version")
+    (edition / "01_a.ipynb").write_text(notebook("a = 1"))
+    (edition / "02_b.ipynb").write_text(notebook("def f():\n    raise NotImplementedError"))
     style.write_text("lines.linewidth: 2.0\n")
     return edition, into, style
 
@@ -26,35 +34,59 @@ def test_first_run_copies_every_chapter_and_the_style(folders):
     edition, into, style = folders
     report = lab_workspace.update(edition, into, style)
     assert report["copied"] == ["01_a.ipynb", "02_b.ipynb", "matplotlibrc"]
-    assert (into / "01_a.ipynb").read_text() == "a, first version"
+    assert (into / "01_a.ipynb").read_text() == (edition / "01_a.ipynb").read_text()
     assert (into / "matplotlibrc").read_text() == style.read_text()
     assert lab_workspace.update(edition, into, style)["same"] == report["copied"]
 
 
-def test_a_new_version_replaces_an_untouched_copy_but_never_the_readers_work(folders):
+def test_running_a_chapter_is_not_changing_it(folders):
+    """Outputs are kept while the book is the same, replaced when the book changes."""
     edition, into, style = folders
     lab_workspace.update(edition, into, style)
-    (into / "02_b.ipynb").write_text("b, with the reader's answers")  # run and saved
-    (edition / "01_a.ipynb").write_text("a, second version")
-    (edition / "02_b.ipynb").write_text("b, second version")
+    ran = notebook("a = 1", outputs=True)
+    (into / "01_a.ipynb").write_text(ran)
     report = lab_workspace.update(edition, into, style)
-    assert report["updated"] == ["01_a.ipynb"] and report["kept"] == ["02_b.ipynb"]
-    assert (into / "01_a.ipynb").read_text() == "a, second version"
-    assert (into / "02_b.ipynb").read_text() == "b, with the reader's answers"
-    # still the reader's on the next run, and a chapter the reader deleted comes back
-    (into / "01_a.ipynb").unlink()
+    assert "01_a.ipynb" in report["same"] and (into / "01_a.ipynb").read_text() == ran
+    (edition / "01_a.ipynb").write_text(notebook("a = 2"))  # the book fixed something
     report = lab_workspace.update(edition, into, style)
-    assert report["kept"] == ["02_b.ipynb"] and report["copied"] == ["01_a.ipynb"]
+    assert report["updated"] == ["01_a.ipynb"]
+    assert (into / "01_a.ipynb").read_text() == notebook("a = 2")
 
 
-def test_a_copy_made_before_the_record_is_kept(folders):
-    """A file already there that this script never copied is the reader's."""
+def test_a_new_version_never_replaces_the_readers_work(folders):
+    edition, into, style = folders
+    lab_workspace.update(edition, into, style)
+    answer = notebook("def f():\n    return 42", outputs=True)
+    (into / "02_b.ipynb").write_text(answer)
+    report = lab_workspace.update(edition, into, style)  # the book is the same: nothing to say
+    assert report["yours"] == ["02_b.ipynb"] and report["kept"] == []
+    (edition / "02_b.ipynb").write_text(notebook("def f():\n    raise NotImplementedError('f')"))
+    report = lab_workspace.update(edition, into, style)
+    assert report["kept"] == ["02_b.ipynb"] and (into / "02_b.ipynb").read_text() == answer
+    (into / "02_b.ipynb").unlink()  # a reader who deletes it gets the book's current one
+    report = lab_workspace.update(edition, into, style)
+    assert report["copied"] == ["02_b.ipynb"]
+
+
+def test_a_file_made_before_the_record_is_the_readers(folders):
     edition, into, style = folders
     into.mkdir()
-    (into / "01_a.ipynb").write_text("someone's own notebook")
+    (into / "01_a.ipynb").write_text(notebook("someone's own"))
     report = lab_workspace.update(edition, into, style)
     assert report["kept"] == ["01_a.ipynb"]
-    assert (into / "01_a.ipynb").read_text() == "someone's own notebook"
+    assert (into / "01_a.ipynb").read_text() == notebook("someone's own")
+
+
+def test_a_chapter_gone_from_the_book_goes_unless_the_reader_changed_it(folders):
+    edition, into, style = folders
+    lab_workspace.update(edition, into, style)
+    (into / "02_b.ipynb").write_text(notebook("def f():\n    return 42"))
+    (edition / "01_a.ipynb").unlink()
+    (edition / "02_b.ipynb").rename(edition / "03_b.ipynb")  # renamed in the book
+    report = lab_workspace.update(edition, into, style)
+    assert report["removed"] == ["01_a.ipynb"] and not (into / "01_a.ipynb").exists()
+    assert report["orphaned"] == ["02_b.ipynb"] and (into / "02_b.ipynb").exists()
+    assert report["copied"] == ["03_b.ipynb"]
 
 
 def test_an_empty_edition_is_an_error_that_says_what_to_run(tmp_path):

@@ -65,11 +65,20 @@ def test_display_math_is_numbered_only_by_its_tag():
     md = ("$$\nx = 1\n$$ (b-eq)\n\nand $$y = 2$$ inline, and\n\n"
           "$$\n\\begin{align*}\nz\n\\end{align*}\n$$")
     assert convert([{"md": md}])[0]["source"] == (
-        "$$\n\\begin{equation*}\nx = 1\n\\tag{2} \n\\end{equation*}\n$$\n\n"
+        "$$\\begin{equation*}\nx = 1\n\\tag{2} \\end{equation*}$$\n\n"
         "and $$\\begin{equation*}y = 2\\end{equation*}$$ inline, and\n\n"
         "$$\n\\begin{align*}\nz\n\\end{align*}\n$$")
     with pytest.raises(mk.ConversionError, match=r"begin\{align\}.*numbered in JupyterLab"):
         convert([{"md": "$$\n\\begin{align}\nz\n\\end{align}\n$$"}])
+
+
+def test_display_math_keeps_its_lines_and_leaves_code_and_escaped_dollars_alone():
+    md = ("* a list item:\n\n   $$\n   x = 1\n   $$\n\nCode: `$$ (b-eq)` and ``$$x$$``, "
+          "money: \\$$5 or \\$$6, then\n\n$$\ny\n$$ (b-eq)")
+    assert convert([{"md": md}])[0]["source"] == (
+        "* a list item:\n\n   $$\\begin{equation*}\n   x = 1\n   \\end{equation*}$$\n\n"
+        "Code: `$$ (b-eq)` and ``$$x$$``, money: \\$$5 or \\$$6, then\n\n"
+        "$$\\begin{equation*}\ny\n\\tag{2} \\end{equation*}$$")
 
 
 def test_references_become_numbers_titles_and_links():
@@ -160,9 +169,11 @@ def built_edition() -> Path:
 
 
 CHAPTERS = sorted(Path(doc).name + ".ipynb" for doc in mk.chapters(mk.read_book(ROOT)))
+ASSIGNMENTS = sorted(f"assignments/{Path(doc).name}.ipynb"
+                     for doc in mk.assignments(mk.read_book(ROOT)))
 
 
-@pytest.mark.parametrize("name", CHAPTERS)
+@pytest.mark.parametrize("name", CHAPTERS + ASSIGNMENTS)
 def test_both_editions_are_plain_jupyter_markdown(name):
     edition = built_edition()
     for folder in ("full", "student"):
@@ -223,8 +234,8 @@ def test_the_published_branch_holds_what_the_launch_buttons_open(tmp_path):
                     str(publish)], cwd=tmp_path, check=True, env=env)
     files = set(git("ls-tree", "-r", "--name-only", branch).split())
     assert files == {".nojekyll", "requirements.txt", "book/matplotlibrc",
-                     *(f"book/{name}" for name in CHAPTERS)}
-    for name in CHAPTERS:  # the full edition, as make notebooks wrote it
+                     *(f"book/{name}" for name in CHAPTERS + ASSIGNMENTS)}
+    for name in CHAPTERS + ASSIGNMENTS:  # the full edition, as make notebooks wrote it
         assert git("show", f"{branch}:book/{name}") == \
             (built_edition() / "full" / name).read_text(encoding="utf-8")
     requirements = git("show", f"{branch}:requirements.txt")

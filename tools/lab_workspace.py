@@ -4,19 +4,24 @@
 notebook at a time, so a reference to another chapter shows a file name, an equation is
 numbered from (1) in each notebook and a citation shows its key. The notebook edition
 (tools/make_notebooks.py) has all of these as on the website: the website's equation numbers,
-chapter titles as links to the sibling notebooks, "(Author, year)". (``make lab-source`` opens
-``book/`` itself, for authors.)
+chapter titles as links (to the sibling notebooks; to the website's pages when ``html.baseurl``
+is set), "(Author, year)". (``make lab-source`` opens ``book/`` itself, for authors.)
 
     python tools/lab_workspace.py [full|student] [--edition-dir _build/jupyter] [--into lab]
 
 copies the edition's chapters, and book/matplotlibrc (the book's colour-blind-safe figure
-style, read from the working directory), into ``lab/<edition>/``:
+style, read from the working directory), into ``lab/<edition>/``. What the reader wrote is the
+text of the cells (their types and sources); outputs, execution counts and metadata are what
+running a notebook changes, not the reader's work:
 
 * a chapter not there yet is copied;
-* a chapter unchanged since this script copied it (the same bytes as recorded in
-  ``.copied.json``) is replaced by the new version;
-* a chapter the reader has changed (edited, or run and saved) is kept as it is, and the new
-  version is named so the reader can compare.
+* a chapter whose text is the book's current one is left as it is (with the reader's outputs);
+* a chapter whose cells the reader has not changed since this script copied it (their text
+  as recorded in ``.copied.json``) is replaced by the book's new version;
+* a chapter whose cells the reader changed is kept as it is; when the book's version is newer
+  than the one the reader started from, the run says where it is;
+* a chapter the book no longer has is removed when the reader has not changed it, and named
+  when they have.
 """
 
 from __future__ import annotations
@@ -29,20 +34,30 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RECORD = ".copied.json"  # file name -> sha256 of the bytes this script last copied
+RECORD = ".copied.json"  # file name -> fingerprint of what this script last copied there
 EDITIONS = ("full", "student")
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def fingerprint(path: Path) -> str:
+    """A notebook's cell types and sources (not outputs, counts, metadata); other files' bytes."""
+    data = path.read_bytes()
+    if path.suffix == ".ipynb":
+        try:
+            cells = json.loads(data)["cells"]
+            data = json.dumps([[c["cell_type"], "".join(c["source"])] for c in cells]).encode()
+        except (ValueError, KeyError, TypeError):  # not a notebook any more: compare the bytes
+            pass
+    return hashlib.sha256(data).hexdigest()
 
 
 def update(edition_dir: Path, into: Path, style: Path = ROOT / "book" / "matplotlibrc"
            ) -> dict[str, list[str]]:
     """Copy ``edition_dir``'s notebooks (and ``style``) into ``into``; keep what a reader changed.
 
-    Returns the file names under "copied", "updated", "kept" (changed by the reader; the new
-    version was not copied) and "same".
+    Returns the file names under "copied", "updated", "same", "kept" (changed by the reader,
+    and the book has a newer version), "yours" (changed by the reader, the book's version is
+    the one they started from), "removed" (gone from the book, unchanged here) and "orphaned"
+    (gone from the book, changed here: left in place).
     """
     notebooks = sorted(edition_dir.glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
@@ -52,23 +67,34 @@ def update(edition_dir: Path, into: Path, style: Path = ROOT / "book" / "matplot
     into.mkdir(parents=True, exist_ok=True)
     record_path = into / RECORD
     record = json.loads(record_path.read_text()) if record_path.is_file() else {}
-    report: dict[str, list[str]] = {"copied": [], "updated": [], "kept": [], "same": []}
-    for source in [*notebooks, style]:
+    report: dict[str, list[str]] = {k: [] for k in ("copied", "updated", "same", "kept",
+                                                    "yours", "removed", "orphaned")}
+    sources = [*notebooks, style]
+    for source in sources:
         target = into / source.name
-        new = sha256(source)
-        if not target.exists():
+        new = fingerprint(source)
+        mine = fingerprint(target) if target.exists() else None
+        if mine is None:
             kind = "copied"
-        elif sha256(target) == new:
+        elif mine == new:  # the book's text: the reader's outputs, if any, stay
             kind = "same"
-        elif record.get(source.name) == sha256(target):  # untouched since we copied it
+        elif mine == record.get(source.name):  # the book changed, the reader's text did not
             kind = "updated"
-        else:
-            report["kept"].append(source.name)
+        else:  # the reader wrote something: theirs stays
+            report["yours" if record.get(source.name) == new else "kept"].append(source.name)
             continue
         if kind != "same":
             shutil.copyfile(source, target)
         record[source.name] = new
         report[kind].append(source.name)
+    for name in sorted(set(record) - {s.name for s in sources}):
+        target = into / name
+        if target.exists() and fingerprint(target) != record[name]:
+            report["orphaned"].append(name)
+            continue
+        target.unlink(missing_ok=True)
+        del record[name]
+        report["removed"].append(name)
     record_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return report
 
@@ -86,11 +112,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lab_workspace: {error}", file=sys.stderr)
         return 1
     for name in report["kept"]:
-        print(f"  kept your {into / name}; the book's new version is "
-              f"{args.edition_dir / args.edition / name}")
+        print(f"  kept your {into / name}; the book has a new version of it: "
+              f"{args.edition_dir / args.edition / name} (delete yours to get it)")
+    for name in report["orphaned"]:
+        print(f"  {into / name} is no longer in the book; kept, as you changed it")
     print(f"JupyterLab folder {into}: {len(report['copied'])} copied, "
           f"{len(report['updated'])} updated, {len(report['same'])} unchanged, "
-          f"{len(report['kept'])} kept as you left them")
+          f"{len(report['kept']) + len(report['yours'])} with your changes kept, "
+          f"{len(report['removed'])} removed")
     return 0
 
 

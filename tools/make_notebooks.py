@@ -7,15 +7,20 @@
   solution defines is left as a stub that raises ``NotImplementedError``,
 
 in plain Jupyter Markdown that Colab, Binder, VS Code and classic Jupyter show as the website
-does: labelled equations as ``$$ ... \\tag{n} $$`` with the website's numbers (Sphinx numbers
-them through the whole book in the order of ``_toc.yml``), references as the number or title
-they show on the website (a link to the website when ``html.baseurl`` is set in _config.yml,
-to the sibling notebook otherwise), citations as "(Author, year)" from book/references.bib,
-exercises as headed blocks, admonitions as quotes, glued numbers as their values. No output is
-stored. A MyST construct it does not know makes it fail, naming the notebook and the cell.
+does: labelled equations as ``$$\\begin{equation*} ... \\tag{n} \\end{equation*}$$`` with the
+website's numbers (Sphinx numbers them through the whole book in the order of ``_toc.yml``;
+the starred environment keeps jupyterlab-myst from numbering them again), references as the
+number or title they show on the website (a link to the website when ``html.baseurl`` is set
+in _config.yml, to the sibling notebook otherwise), citations as "(Author, year)" from
+book/references.bib, exercises as headed blocks, admonitions as quotes, glued numbers as their
+values. No output is stored. A MyST construct it does not know makes it fail, naming the
+notebook and the cell.
 
-Glued values come from the notebooks ``make book`` executed (``_build/jupyter_execute``);
-a notebook without a fresh executed copy is executed here first (nbclient).
+Glued values come from the notebooks ``make book`` executed (``_build/jupyter_execute``),
+when their code is the chapter's and make book's execution cache is the current engine's;
+otherwise a chapter that glues values is executed here first (nbclient) and its run kept in
+``<out>/executed``, keyed on the engine like make book's cache (tools/prepare_site.py).
+Each run replaces the edition's folders, so a chapter gone from the book is gone from them.
 
     python tools/make_notebooks.py [--out _build/jupyter] [--site _build/html]
 
@@ -30,7 +35,10 @@ import argparse
 import ast
 import copy
 import json
+import os
 import re
+import shutil
+import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,10 +58,11 @@ PLAIN_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 OPTION = re.compile(r"^[ \t]*:(?P<key>[\w-]+):[ \t]*(?P<value>.*?)[ \t]*$")
 TARGET = re.compile(r"^[ \t]*\((?P<label>[^()\s]+)\)=[ \t]*$")
 ROLE = re.compile(r"\{(?P<name>[a-z][\w:-]*)\}`(?P<body>[^`]*)`")
-DOLLAR_LABEL = re.compile(r"\$\$[ \t]*\((?P<label>[^()\s]+)\)[ \t]*$", re.M)
+DOLLAR_LABEL = re.compile(r"(?<!\\)\$\$[ \t]*\((?P<label>[^()\s]+)\)[ \t]*$", re.M)
 HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 INLINE = re.compile(r"\{(?P<name>[a-z][\w:-]*)\}`(?P<body>[^`]*)`|(?P<code>``[^`]+``|`[^`]+`)")
-DISPLAY_MATH = re.compile(r"\$\$(?P<body>.+?)\$\$", re.S)
+DISPLAY_MATH = re.compile(r"(?<!\\)\$\$(?P<body>.+?)(?<!\\)\$\$", re.S)  # not \$$
+CODE_SPAN = re.compile(r"(``[^`]+``|`[^`]+`)")
 AMS_ENVIRONMENT = re.compile(r"\s*\\begin\{(?P<name>equation|align|alignat|gather|multline|"
                              r"flalign|eqnarray)(?P<star>\*?)\}")
 EXPLICIT = re.compile(r"^(?P<text>.*?)\s*<(?P<target>[^<>]+)>$", re.S)
@@ -350,8 +359,12 @@ def convert_inline(ctx: Context, text: str) -> str:
 
     text = INLINE.sub(replace, text)
     text = "\n".join(line for line in text.split("\n") if not TARGET.match(line))
-    text = DOLLAR_LABEL.sub(lambda m: tagged_close(ctx, m.group("label")), text)
-    return DISPLAY_MATH.sub(lambda m: unnumbered(ctx, m.group("body")), text)
+    # display math never holds a backtick: the pieces between code spans are text or math
+    pieces = CODE_SPAN.split(text)
+    for i in range(0, len(pieces), 2):
+        piece = DOLLAR_LABEL.sub(lambda m: tagged_close(ctx, m.group("label")), pieces[i])
+        pieces[i] = DISPLAY_MATH.sub(lambda m: unnumbered(ctx, m.group("body")), piece)
+    return "".join(pieces)
 
 
 def unnumbered(ctx: Context, body: str) -> str:
@@ -369,9 +382,8 @@ def unnumbered(ctx: Context, body: str) -> str:
         raise ConversionError(f"{ctx.where}: \\begin{{{env.group('name')}}} at the top of "
                               f"display math is numbered in JupyterLab; use aligned (or the "
                               f"starred environment) inside $$ ... $$")
-    opening, closing = ("\n", "\n") if body.startswith("\n") else ("", "")
-    return (f"$${opening}\\begin{{equation*}}{opening}{body.strip(chr(10))}{closing}"
-            f"\\end{{equation*}}{closing}$$")
+    # on the lines of the $$ themselves: every line keeps its indent or quote marks
+    return f"$$\\begin{{equation*}}{body}\\end{{equation*}}$$"
 
 
 def tagged_close(ctx: Context, label: str) -> str:
@@ -640,12 +652,37 @@ def code_of(nb: dict) -> list[str]:
     return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
 
 
-def executed(root: Path, doc: str, nb: dict, stale_ok: bool = False) -> dict:
-    """The notebook with outputs: make book's copy when its code is current, else our own
-    earlier run's (``_build/jupyter/executed``, when ``make lab`` ran without ``make book``),
-    else run it now and keep that run for next time."""
-    ours = root / "_build" / "jupyter" / "executed" / (doc + ".ipynb")
-    for copy_path in (root / "_build" / "jupyter_execute" / (doc + ".ipynb"), ours):
+def engine_keys(root: Path) -> tuple[str, str]:
+    """(the key of make book's execution cache, ours): tools/prepare_site.py's cache_key, a
+    hash of the engine, the pinned requirements, the Python and BPTT_STATIC_WIDGETS."""
+    import prepare_site
+
+    if prepare_site.ROOT != root:  # a test's tiny book: no engine of its own
+        return "", ""
+    saved = os.environ.get("BPTT_STATIC_WIDGETS")
+    try:
+        os.environ["BPTT_STATIC_WIDGETS"] = "1"  # as make book runs
+        book_key = prepare_site.cache_key()
+    finally:
+        if saved is None:
+            del os.environ["BPTT_STATIC_WIDGETS"]
+        else:
+            os.environ["BPTT_STATIC_WIDGETS"] = saved
+    return book_key, prepare_site.cache_key()
+
+
+def executed(root: Path, doc: str, nb: dict, stale_ok: bool = False,
+             out: Path | None = None) -> dict:
+    """The notebook with outputs: make book's copy when its code is current and make book ran
+    with this engine, else our own earlier run's with this engine (``<out>/executed/<key>``,
+    when ``make lab`` ran without ``make book``), else run it now and keep that run."""
+    book_key, our_key = engine_keys(root)
+    ours_dir = (out or root / "_build" / "jupyter") / "executed"
+    ours = ours_dir / our_key / (doc + ".ipynb")
+    copies = [ours]
+    if stale_ok or (root / "_build" / ".jupyter_cache" / book_key).is_dir():
+        copies.insert(0, root / "_build" / "jupyter_execute" / (doc + ".ipynb"))
+    for copy_path in copies:
         if not copy_path.is_file():
             continue
         done = json.loads(copy_path.read_text(encoding="utf-8"))
@@ -666,6 +703,10 @@ def executed(root: Path, doc: str, nb: dict, stale_ok: bool = False) -> dict:
     except CellExecutionError as error:
         raise ConversionError(f"{doc}: executing it for its glued values failed:\n"
                               f"{str(error)[-2000:]}") from None
+    if ours_dir.is_dir():  # runs made with another engine are of no use any more
+        for old in ours_dir.iterdir():
+            if old.name != our_key:
+                shutil.rmtree(old, ignore_errors=True)
     ours.parent.mkdir(parents=True, exist_ok=True)
     ours.write_text(nbformat.writes(run), encoding="utf-8")
     return json.loads(nbformat.writes(run))
@@ -679,21 +720,40 @@ def chapters(book: Book) -> list[str]:
             and re.match(r"\d\d_", Path(doc).name)]
 
 
+def assignments(book: Book) -> list[str]:
+    """The assignments (A1_name, ...): in the edition too, so their launch buttons open them in
+    plain Markdown; they have no solution to hide, so both editions hold the same text."""
+    return [doc for doc in book.docs if doc_path(book.root, doc).suffix == ".ipynb"
+            and re.match(r"A\d+_", Path(doc).name)]
+
+
+def edition_path(doc: str) -> Path:
+    """Where a document goes inside an edition's folder: its path below book/."""
+    return Path(*Path(doc).parts[1:]).with_suffix(".ipynb") if "/" in doc else \
+        Path(doc + ".ipynb")
+
+
 def build(root: Path = ROOT, out: Path | None = None, site: Path | None = None,
           docs: list[str] | None = None, stale_ok: bool = False,
           student_site: Path | None = None) -> list[Path]:
     out = out or root / "_build" / "jupyter"
     book = read_book(root)
     written = []
-    for doc in docs or chapters(book):
+    if docs is None:  # the whole book: a chapter renamed or removed leaves nothing behind
+        for edition in ("full", "student"):
+            for old in [*(out / edition).glob("*.ipynb"),
+                        *(out / edition).glob("assignments/*.ipynb")]:
+                old.unlink()
+        shutil.rmtree(out / "publish", ignore_errors=True)
+    for doc in docs or chapters(book) + assignments(book):
         nb = json.loads(doc_path(root, doc).read_text(encoding="utf-8"))
         needs_glue = any("{glue" in "".join(c["source"]) for c in nb["cells"]
                          if c["cell_type"] == "markdown")
-        glue = glued_values(executed(root, doc, nb, stale_ok)) if needs_glue else {}
+        glue = glued_values(executed(root, doc, nb, stale_ok, out)) if needs_glue else {}
         glue[STALE] = stale_ok
         for edition in ("full", "student"):
             converted = convert_notebook(Context(book, doc, edition, glue), nb)
-            target = out / edition / (Path(doc).name + ".ipynb")
+            target = out / edition / edition_path(doc)
             target.parent.mkdir(parents=True, exist_ok=True)
             # stored as JupyterLab writes it, so opening it does not mark it modified
             target.write_text(normalize_notebooks.dumps(normalize_notebooks.normalized(
@@ -709,24 +769,40 @@ def build(root: Path = ROOT, out: Path | None = None, site: Path | None = None,
     return written
 
 
+def git(root: Path, *args: str) -> str:
+    """git's answer in ``root``, or "" when there is no git or no repository."""
+    try:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+    except OSError:
+        return ""
+    return done.stdout.strip() if done.returncode == 0 else ""
+
+
 def publish(root: Path, out: Path) -> Path:
     """``out/publish``: the tree to push to the branch the launch buttons open (README).
 
-    It holds the full edition where the website's pages expect it (``book/NN_name.ipynb``)
-    and a ``requirements.txt`` for Binder that installs bptt_core from the repository.
+    It holds the full edition where the website's pages expect it (``book/NN_name.ipynb``,
+    ``book/assignments/A1_name.ipynb``), the book's figure style, and a ``requirements.txt``
+    for Binder that installs bptt_core from the repository (at this commit when it is clean).
     """
     config = yaml.safe_load((root / "_config.yml").read_text())
     url = (config.get("repository") or {}).get("url", "").rstrip("/")
     tree = out / "publish"
     (tree / "book").mkdir(parents=True, exist_ok=True)
-    for notebook in sorted((out / "full").glob("*.ipynb")):
-        (tree / "book" / notebook.name).write_text(notebook.read_text(encoding="utf-8"),
-                                                   encoding="utf-8")
+    full = out / "full"  # not rglob: no .ipynb_checkpoints of someone who opened it
+    for notebook in sorted([*full.glob("*.ipynb"), *full.glob("assignments/*.ipynb")]):
+        target = tree / "book" / notebook.relative_to(out / "full")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(notebook.read_text(encoding="utf-8"), encoding="utf-8")
     # the book's figure style, which matplotlib reads from the notebooks' folder
     (tree / "book" / "matplotlibrc").write_bytes((root / "book" / "matplotlibrc").read_bytes())
+    # the engine of the commit these notebooks were made from (when that is a clean one)
+    commit, dirty = (git(root, "rev-parse", "HEAD"),
+                     git(root, "status", "--porcelain", "--", "bptt_core", "pyproject.toml"))
+    at = f"@{commit}" if commit and not dirty else ""
     (tree / "requirements.txt").write_text(
         "# Binder: the book's engine and the widgets its sliders use\n"
-        f"bptt_core[interactive] @ git+{url}\n", encoding="utf-8")
+        f"bptt_core[interactive] @ git+{url}{at}\n", encoding="utf-8")
     return tree
 
 
@@ -747,7 +823,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConversionError as error:
         print(f"make_notebooks: {error}", file=sys.stderr)
         return 1
-    print(f"The notebook edition: {len(written) // 2} chapters in {args.out}/full and "
+    print(f"The notebook edition: {len(written) // 2} notebooks in {args.out}/full and "
           f"{args.out}/student")
     return 0
 
