@@ -111,12 +111,10 @@ notebooks: book
 
 # Publish the notebook edition to the branch the Colab and Binder buttons open
 # (repository.branch in _config.yml): ghp-import commits _build/jupyter/publish as that
-# branch's whole tree, then pushes it to origin (PUSH=0: commit only).
-NOTEBOOKS_BRANCH = $(shell $(BIN)/python -c "import yaml; \
-  print(yaml.safe_load(open('_config.yml'))['repository']['branch'])" 2>/dev/null)
+# branch's whole tree, then pushes it to origin (PUSH=0: commit only). It refuses a branch
+# that holds anything else, such as main (tools/publish_notebooks.py).
 publish-notebooks: book
-	$(BIN)/ghp-import -n $(if $(filter 0,$(PUSH)),,-p) -b $(NOTEBOOKS_BRANCH) \
-	  -m "The notebook edition for Colab and Binder" _build/jupyter/publish
+	$(BIN)/python tools/publish_notebooks.py $(if $(filter 0,$(PUSH)),,--push)
 
 clean:
 	rm -rf _build test-output .pytest_cache .hypothesis .ruff_cache

@@ -240,3 +240,36 @@ def test_the_published_branch_holds_what_the_launch_buttons_open(tmp_path):
             (built_edition() / "full" / name).read_text(encoding="utf-8")
     requirements = git("show", f"{branch}:requirements.txt")
     assert "bptt_core[interactive] @ git+" in requirements  # Binder installs the engine
+
+
+def test_publishing_refuses_a_branch_that_holds_anything_else(tmp_path):
+    """ghp-import replaces the branch's whole tree: never main, this branch, or a branch with
+    other files; a branch with only an earlier edition, or a new one, is fine."""
+    import publish_notebooks as pub
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                       cwd=tmp_path, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "work")
+    (tmp_path / "README.md").write_text("the sources\n")
+    git("add", "README.md")
+    git("commit", "-q", "-m", "sources")
+    for branch, reason in ((None, "expected the name"), ("", "expected the name"),
+                           ("main", "lose the book's sources"), ("work", "checked out here")):
+        with pytest.raises(pub.Refused, match=rf"repository\.branch: .*{reason}"):
+            pub.check_branch(tmp_path, branch)
+    git("branch", "other")  # an existing branch with the sources on it
+    with pytest.raises(pub.Refused, match=r"'other' holds files .*README\.md"):
+        pub.check_branch(tmp_path, "other")
+    assert pub.check_branch(tmp_path, "notebooks") == "notebooks"  # not there yet
+    git("checkout", "-q", "--orphan", "notebooks")
+    git("rm", "-q", "-r", "--cached", ".")
+    (tmp_path / "README.md").unlink()
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "01_a.ipynb").write_text("{}")
+    (tmp_path / "requirements.txt").write_text("x\n")
+    git("add", "book", "requirements.txt")
+    git("commit", "-q", "-m", "an earlier edition")
+    git("checkout", "-q", "work")
+    assert pub.check_branch(tmp_path, "notebooks") == "notebooks"
