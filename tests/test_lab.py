@@ -112,7 +112,8 @@ def lab(tmp_path_factory):
     # the notebook edition from the current sources (quick after make book, whose executed
     # notebooks give the glued values; otherwise each chapter runs once here)
     make_notebooks.build(ROOT, out=home / "jupyter")
-    lab_workspace.update(home / "jupyter" / "full", served / "lab" / "full")
+    for edition in ("full", "student"):
+        lab_workspace.update(home / "jupyter" / edition, served / "lab" / edition)
     SERVED["root"] = served
     for plugin, values in SETTINGS.items():
         path = home / "settings" / f"{plugin}.jupyterlab-settings"
@@ -217,6 +218,9 @@ def check_as_on_the_website(page, name: str) -> None:
     links = page.eval_on_selector_all(
         ".jp-MarkdownCell .myst a[href*='.ipynb']",
         "els => els.map(e => [e.getAttribute('href'), e.innerText.trim()])")
+    written = sum(len(re.findall(r"\]\([^()\s]+\.ipynb[)#]", text)) for text in markdown)
+    assert len(links) == written, f"{name}: {len(links)} links to notebooks shown, " \
+        f"{written} in the text"
     for href, label in links:
         # JupyterLab rewrites a relative link to /files/<path from the root>?_xsrf=...
         target = urllib.parse.unquote(urllib.parse.urlsplit(href).path).split("/")[-1]
@@ -387,6 +391,18 @@ def test_chapter_in_jupyterlab(page, lab, name):
         assert slowest < CEILING_MS, f"{name}: a slider move took {slowest:.0f} ms every " \
             f"time (ceiling {CEILING_MS:.0f} ms; all: {LATENCIES[name]}, first round " \
             f"{LATENCIES.get(name + ' (first round)')})"
+
+
+@pytest.mark.parametrize("name", ["04_multi_step.ipynb", "07_updates.ipynb",
+                                  "11_lstm_gru.ipynb"])
+def test_student_edition_renders_in_jupyterlab(page, lab, name):
+    """make lab EDITION=student: rendered, no solution anywhere, the exercises' stubs shown."""
+    open_notebook(page, lab, f"lab/student/{name}")
+    check_rendering(page, f"lab/student/{name}")
+    text = page.locator(".jp-Notebook").inner_text()
+    assert "Solution to Exercise" not in text and page.locator(".jp-Notebook details").count() \
+        == 0, f"lab/student/{name}: a solution is shown"
+    assert "raise NotImplementedError" in text, f"lab/student/{name}: no exercise stub shown"
 
 
 def test_a_reference_to_a_chapter_opens_it_in_jupyterlab(page, lab):
