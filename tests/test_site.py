@@ -17,6 +17,7 @@ import http.server
 import os
 import re
 import shutil
+import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,9 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import make_notebooks  # noqa: E402  (the one reading of _toc.yml)
 
 ROOT = Path(__file__).resolve().parent.parent
 SITE = ROOT / "_build" / "html"
@@ -69,19 +73,7 @@ def unavailable(reason: str):
 
 def toc_pages() -> list[str]:
     """Every page of _toc.yml in reading order, as paths such as 'book/intro.html'."""
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    docs = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                docs.append(entry["file"])
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [f"{doc}.html" for doc in docs]
+    return [f"{doc}.html" for doc in make_notebooks.toc_docs(ROOT)]
 
 
 def notebook_pages() -> list[str]:
