@@ -33,7 +33,6 @@ import functools
 import html
 import io
 import itertools
-import re
 import threading
 import time
 import traceback
@@ -241,6 +240,7 @@ class LiveExplorer:
         said = self.describe(position)
         announcer = announcer_class()
         self.announcer = None if announcer is None else announcer()
+        self.said = said  # the caption's text: what the frame shown shows, in words
         self.caption = widgets.HTML(caption_html(said, live=self.announcer is None),
                                     layout=widgets.Layout(max_width=f"{width}px"))
         self.caption.add_class(CAPTION_CLASS)
@@ -286,13 +286,9 @@ class LiveExplorer:
         """The Image widget that shows the current setting."""
         return self.images.get(self.position()) or self._single
 
-    @property
-    def said(self) -> str:
-        """The caption's text: what the frame shown shows, in words."""
-        return html.unescape(re.sub(r"<[^>]*>", "", self.caption.value))
-
     def _say(self, text: str) -> None:
         """Show ``text`` under the figure and have a screen reader read it."""
+        self.said = text
         self.caption.value = caption_html(text, live=self.announcer is None)
         if self.announcer is not None:
             self.announcer.text = text

@@ -7,6 +7,7 @@ The first tests convert small pieces of MyST; the rest read the edition `make bo
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -217,17 +218,21 @@ def test_equation_numbers_are_the_websites(name):
     assert tags == site
 
 
+def scratch_git(repo: Path, *args: str) -> str:
+    """git in a scratch repository, with an author of its own; its output."""
+    return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+                          cwd=repo, check=True, capture_output=True, text=True).stdout
+
+
 def test_the_published_branch_holds_what_the_launch_buttons_open(tmp_path):
     """make publish-notebooks: ghp-import commits _build/jupyter/publish as the branch's tree."""
     publish = built_edition() / "publish"
     branch = mk.yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["branch"]
 
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,
-                              text=True).stdout
+    git = functools.partial(scratch_git, tmp_path)
 
     git("init", "-q")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "0")
+    git("commit", "-q", "--allow-empty", "-m", "0")
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     subprocess.run([str(Path(sys.executable).parent / "ghp-import"), "-n", "-b", branch,
@@ -247,9 +252,7 @@ def test_publishing_refuses_a_branch_that_holds_anything_else(tmp_path):
     other files; a branch with only an earlier edition, or a new one, is fine."""
     import publish_notebooks as pub
 
-    def git(*args: str) -> None:
-        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-                       cwd=tmp_path, check=True, capture_output=True)
+    git = functools.partial(scratch_git, tmp_path)
 
     git("init", "-q", "-b", "work")
     (tmp_path / "README.md").write_text("the sources\n")

@@ -35,7 +35,6 @@ import argparse
 import ast
 import copy
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -659,16 +658,7 @@ def engine_keys(root: Path) -> tuple[str, str]:
 
     if prepare_site.ROOT != root:  # a test's tiny book: no engine of its own
         return "", ""
-    saved = os.environ.get("BPTT_STATIC_WIDGETS")
-    try:
-        os.environ["BPTT_STATIC_WIDGETS"] = "1"  # as make book runs
-        book_key = prepare_site.cache_key()
-    finally:
-        if saved is None:
-            del os.environ["BPTT_STATIC_WIDGETS"]
-        else:
-            os.environ["BPTT_STATIC_WIDGETS"] = saved
-    return book_key, prepare_site.cache_key()
+    return prepare_site.cache_key(static_widgets="1"), prepare_site.cache_key()  # make book's
 
 
 def executed(root: Path, doc: str, nb: dict, stale_ok: bool = False,

@@ -137,8 +137,9 @@ def copy_vendor() -> None:
     say(f"vendored assets: {size / 1e6:.1f} MB in {VENDOR.relative_to(ROOT)}")
 
 
-def cache_key() -> str:
-    """A hash of what a notebook's outputs depend on besides its own code."""
+def cache_key(static_widgets: str | None = None) -> str:
+    """A hash of what a notebook's outputs depend on besides its own code (static_widgets: the
+    value of BPTT_STATIC_WIDGETS to hash, None: this process's)."""
     digest = hashlib.sha256()
     files = sorted((ROOT / "bptt_core").rglob("*.py"))
     files += [ROOT / "requirements.txt", ROOT / "pyproject.toml"]
@@ -150,7 +151,9 @@ def cache_key() -> str:
         digest.update(path.relative_to(ROOT).as_posix().encode())
         digest.update(path.read_bytes())
     digest.update(f"{sys.version}|{platform.machine()}".encode())
-    digest.update(os.environ.get("BPTT_STATIC_WIDGETS", "").encode())
+    if static_widgets is None:
+        static_widgets = os.environ.get("BPTT_STATIC_WIDGETS", "")
+    digest.update(static_widgets.encode())
     return digest.hexdigest()[:16]
 
 

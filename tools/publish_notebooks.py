@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import yaml
+from make_notebooks import git  # git's answer, "" when there is none
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = ("book/", "requirements.txt", ".nojekyll")  # what a published edition holds
@@ -28,10 +29,6 @@ class Refused(ValueError):
     """Publishing here would overwrite something that is not a published edition."""
 
 
-def git(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
-
-
 def check_branch(repo: Path, branch: object) -> str:
     """``branch`` if ghp-import may replace its whole tree in ``repo``; else Refused, why."""
     if not isinstance(branch, str) or not branch.strip():
@@ -40,17 +37,16 @@ def check_branch(repo: Path, branch: object) -> str:
     if branch in NEVER:
         raise Refused(f"repository.branch: {branch!r} would lose the book's sources: "
                       f"publishing replaces the branch's whole tree; use e.g. 'notebooks'")
-    current = git(repo, "rev-parse", "--abbrev-ref", "HEAD").stdout.strip()
-    if branch == current:
+    if branch == git(repo, "rev-parse", "--abbrev-ref", "HEAD"):
         raise Refused(f"repository.branch: {branch!r} is the branch checked out here; "
                       f"publishing replaces its whole tree")
-    listed = git(repo, "ls-tree", "-r", "--name-only", branch)
-    if listed.returncode == 0:  # the branch exists: only an earlier edition may be on it
-        other = [f for f in listed.stdout.split() if not f.startswith(PUBLISHED)]
-        if other:
-            raise Refused(f"repository.branch: {branch!r} holds files that are not a published "
-                          f"edition ({', '.join(other[:5])}{', ...' if len(other) > 5 else ''})"
-                          f"; publishing would delete them")
+    # an existing branch may hold only an earlier edition ("" when there is no such branch)
+    other = [f for f in git(repo, "ls-tree", "-r", "--name-only", branch).split()
+             if not f.startswith(PUBLISHED)]
+    if other:
+        raise Refused(f"repository.branch: {branch!r} holds files that are not a published "
+                      f"edition ({', '.join(other[:5])}{', ...' if len(other) > 5 else ''})"
+                      f"; publishing would delete them")
     return branch
 
 
