@@ -75,7 +75,9 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--no-sandbox", action="store_true",
                        help="run the students' code without a sandbox (see the warning)")
     grade.add_argument("--timeout", type=_positive, default=None,
-                       help="seconds per notebook (default 120)")
+                       help="seconds per notebook for its cells, and again for the grader's "
+                            "calls of its functions (default 120); a worker still running "
+                            "after twice that plus 120 s is stopped")
     grade.add_argument("--cell-timeout", type=_positive, default=None,
                        help="seconds per cell and per graded call (default 30)")
     grade.add_argument("--memory-mb", type=_count, default=None,

@@ -10,8 +10,9 @@ syntax error, an exception, an endless loop, a dead kernel, a resource limit), i
 scored and the run goes on; submissions are read, never written: each student's folder is
 copied to a scratch folder, the only place the sandboxed kernel can write.
 
-Notebooks are graded in parallel (``jobs`` worker processes, one kernel each); the rows come
-out in the same order as a serial run. Each finished notebook's result is kept in a state
+Notebooks are graded in parallel (``jobs`` worker processes, one per notebook, one kernel
+each; coursework.workers stops a worker that outlives ``hard_limit``); the rows come out in the
+same order as a serial run. Each finished notebook's result is kept in a state
 folder, so an interrupted run resumes where it stopped.
 """
 
@@ -21,7 +22,6 @@ import copy
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import re
 import shutil
@@ -30,7 +30,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,9 +49,13 @@ from .notebooks import (
 from .runner import CellRun, KernelSession, KernelStartError
 from .sandbox import Sandbox, matplotlib_cache
 from .verdict import Verdict, judge
+from .workers import run_all
 
 DEFAULT_TIMEOUT = 120.0  # seconds per notebook; the book's assignments run in a few seconds
 DEFAULT_CELL_TIMEOUT = 30.0  # seconds per cell, and per call of a graded function
+# seconds a notebook's worker may take beyond its two budgets of --timeout (its cells, then the
+# grader's calls of its functions), to start and stop kernels; then it is stopped
+KERNEL_ALLOWANCE = 120.0
 MAX_FEEDBACK = 700  # characters: a traceback's first lines, not a page of it
 SKIPPED_NAMES = frozenset({".git", ".ipynb_checkpoints", "__pycache__", "__MACOSX", ".venv",
                            "venv", "node_modules"})
@@ -485,6 +488,11 @@ def _assignment(path: str) -> Assignment:
     return load_assignment(Path(path))
 
 
+def hard_limit(timeout: float) -> float:
+    """Seconds after which a notebook's worker is stopped, whatever it is doing (workers)."""
+    return 2 * timeout + KERNEL_ALLOWANCE
+
+
 def _grade_one(student: str, folder: Path, assignment_path: str, scratch: Path,
                sandbox: Sandbox, timeout: float, cell_timeout: float) -> NotebookResult:
     """One notebook, in a worker process: never raises."""
@@ -508,9 +516,11 @@ def grade_class(submissions: Path, assignments: list[Assignment], *,
                 progress: Progress | None = None) -> Report:
     """Grade every student folder in ``submissions`` (or shard i of n) on every assignment.
 
-    ``jobs`` notebooks at a time, each in its own worker process and kernel; the report is in
-    the order of a serial run. With ``state``, each finished notebook's result is kept there
-    and reused by a later run when nothing it depends on changed (resume).
+    ``jobs`` notebooks at a time, each in its own worker process and kernel; a worker still
+    running after ``hard_limit(timeout)`` seconds is stopped, and its notebook is a grader
+    error. The report is in the order of a serial run. With ``state``, each finished
+    notebook's result is kept there and reused by a later run when nothing it depends on
+    changed (resume).
     ``progress(done, total, student, assignment, result)`` is called after each notebook (and
     once with result None at the start).
     """
@@ -555,28 +565,19 @@ def grade_class(submissions: Path, assignments: list[Assignment], *,
             if progress:
                 progress(done, total, student, a.name, result)
 
-        if jobs <= 1:
-            for student, folder, a in todo:
-                finished(student, a, _grade_one(student, folder, str(a.path), scratch, sandbox,
-                                                timeout, cell_timeout))
-        else:
-            # fork: the workers start with the grader's modules loaded (nbformat alone takes
-            # seconds to import); the parent has started no kernel and no thread yet
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            context = multiprocessing.get_context(method)
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-                futures = {pool.submit(_grade_one, student, folder, str(a.path), scratch,
-                                       sandbox, timeout, cell_timeout): (student, a)
-                           for student, folder, a in todo}
-                for future in as_completed(futures):
-                    student, a = futures[future]
-                    try:
-                        result = future.result()
-                    except Exception as error:  # noqa: BLE001 -- a worker that died
-                        problem = f"grader error: {type(error).__name__}: {error}"
-                        result = NotebookResult(_zero(student, a, problem), problem=problem,
-                                                grader_error=True)
-                    finished(student, a, result)
+        for a in assignments:  # read once here: forked workers start with them read
+            _assignment(str(a.path))
+        calls = [((student, a), _grade_one, (student, folder, str(a.path), scratch, sandbox,
+                                             timeout, cell_timeout))
+                 for student, folder, a in todo]
+        for outcome in run_all(calls, jobs=jobs, limit=hard_limit(timeout)):
+            student, a = outcome.key
+            result = outcome.value
+            if outcome.failure:
+                problem = f"grader error: grading this notebook {outcome.failure}"
+                result = NotebookResult(_zero(student, a, problem), problem=problem,
+                                        grader_error=True, seconds=outcome.seconds)
+            finished(student, a, result)
     for student, _folder in students:
         report.results[student] = {a.name: results[(student, a.name)] for a in assignments}
     report.seconds = time.monotonic() - started

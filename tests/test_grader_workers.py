@@ -1,0 +1,167 @@
+"""The grader's last line of defence (coursework.workers): each notebook in a worker process
+of its own, stopped with everything it started when it outlives a hard limit, so that nothing,
+not even a library call that never returns, holds up a class. A worker that dies or fails is
+reported, never lost, and workers die with the grader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from coursework import grading
+from coursework.notebooks import load_source
+from coursework.workers import run_all
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = ROOT / "book" / "assignments"
+A1 = "A1_forward_and_loss"
+
+
+def answer(value):
+    return value * 2
+
+
+def hang_with_a_child(pid_file: str):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    Path(pid_file).write_text(f"{os.getpid()} {child.pid}")
+    time.sleep(600)
+
+
+def die(code: int):
+    os._exit(code)
+
+
+def fail():
+    raise RuntimeError("a bug in the grader")
+
+
+def gone(pid: int, within: float = 10.0) -> bool:
+    until = time.monotonic() + within
+    while time.monotonic() < until:
+        try:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_answers_come_back_with_their_keys():
+    outcomes = list(run_all([(k, answer, (k,)) for k in range(5)], jobs=2, limit=60))
+    assert sorted((o.key, o.value, o.failure) for o in outcomes) == [
+        (k, 2 * k, "") for k in range(5)]
+
+
+def test_a_worker_past_the_limit_is_stopped_with_what_it_started(tmp_path):
+    pids = tmp_path / "pids"
+    started = time.monotonic()
+    outcomes = {o.key: o for o in run_all(
+        [("hangs", hang_with_a_child, (str(pids),)), ("fine", answer, (21,))],
+        jobs=2, limit=3)}
+    assert time.monotonic() - started < 30
+    assert outcomes["fine"].value == 42 and not outcomes["fine"].failure
+    assert "did not end within the grader's hard limit of 3 s" in outcomes["hangs"].failure
+    worker, child = (int(p) for p in pids.read_text().split())
+    assert gone(worker) and gone(child)
+
+
+def test_a_worker_that_dies_or_fails_is_reported():
+    outcomes = {o.key: o for o in run_all([("dies", die, (3,)), ("fails", fail, ())],
+                                          jobs=1, limit=60)}
+    assert outcomes["dies"].failure == "the worker process ended with exit code 3 without an " \
+                                       "answer"
+    assert outcomes["fails"].failure == ("the worker process failed: RuntimeError: a bug in "
+                                         "the grader")
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="jobs: expected at least 1, got 0"):
+        list(run_all([], jobs=0, limit=1))
+    with pytest.raises(ValueError, match="limit: expected a positive number of seconds, got 0"):
+        list(run_all([], jobs=1, limit=0))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_die_with_the_grader(tmp_path):
+    pids = tmp_path / "pids"
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(ROOT)!r}, {str(Path(__file__).parent)!r}]
+        from coursework.workers import run_all
+        from test_grader_workers import hang_with_a_child
+        list(run_all([("hangs", hang_with_a_child, ({str(pids)!r},))], jobs=1, limit=600))
+    """)
+    grader = subprocess.Popen([sys.executable, "-c", script])
+    until = time.monotonic() + 60
+    while not pids.exists() and time.monotonic() < until:
+        time.sleep(0.1)
+    worker, child = (int(p) for p in pids.read_text().split())
+    grader.kill()  # as a closed laptop or a cluster's time limit would
+    grader.wait()
+    assert gone(worker)
+    psutil.Process(child).kill()  # not a kernel: nothing of the grader's ends it
+
+
+def test_a_killed_grader_leaves_no_kernel_behind_even_without_a_sandbox(tmp_path):
+    # the worker dies with the grader (PR_SET_PDEATHSIG), then ipykernel with its parent
+    nb = json.loads((SOURCE / f"{A1}.ipynb").read_text())
+    nb["cells"].insert(1, {"cell_type": "code", "execution_count": None, "metadata": {},
+                           "outputs": [], "source": "import time\ntime.sleep(600)\n"})
+    (tmp_path / "class" / "sleepy").mkdir(parents=True)
+    (tmp_path / "class" / "sleepy" / f"{A1}.ipynb").write_text(json.dumps(nb))
+    (tmp_path / "source").mkdir()
+    shutil.copy(SOURCE / f"{A1}.ipynb", tmp_path / "source")
+    grader = subprocess.Popen(
+        [sys.executable, "-m", "coursework", "grade", str(tmp_path / "class"), "-o",
+         str(tmp_path / "grades.csv"), "--source", str(tmp_path / "source"), "--jobs", "1",
+         "--no-sandbox", "--cell-timeout", "600", "--timeout", "600"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kernels: list[psutil.Process] = []
+    until = time.monotonic() + 120
+    while not kernels and time.monotonic() < until:
+        time.sleep(0.2)
+        kernels = [p for p in psutil.Process(grader.pid).children(recursive=True)
+                   if "coursework.kernel" in " ".join(p.cmdline())]
+    assert kernels, "no kernel started"
+    time.sleep(2)  # the kernel is past its start, in the student's sleep
+    grader.kill()
+    grader.wait()
+    assert all(gone(kernel.pid) for kernel in kernels)
+
+
+def test_a_notebook_that_holds_up_its_worker_is_a_grader_error_and_the_class_goes_on(
+        tmp_path, monkeypatch):
+    for student in ("stuck", "fine"):
+        (tmp_path / "class" / student).mkdir(parents=True)
+    real = grading.grade_notebook
+
+    def grade_notebook(student, *args, **kwargs):  # a worker that never comes back
+        if student == "stuck":
+            time.sleep(120)
+        return real(student, *args, **kwargs)
+
+    monkeypatch.setattr(grading, "grade_notebook", grade_notebook)
+    monkeypatch.setattr(grading, "KERNEL_ALLOWANCE", 3.0)
+    a1 = [a for a in load_source(SOURCE) if a.name == A1]
+    started = time.monotonic()
+    report = grading.grade_class(tmp_path / "class", a1, jobs=2, timeout=1)
+    assert time.monotonic() - started < 60
+    stuck, fine = report.results["stuck"][A1], report.results["fine"][A1]
+    assert stuck.grader_error and stuck.points == 0
+    assert stuck.problem == ("grader error: grading this notebook did not end within the "
+                             "grader's hard limit of 5 s per notebook, so the grader stopped it "
+                             "and everything it had started")
+    assert all(row.feedback.startswith(stuck.problem) for row in stuck.rows)
+    assert not fine.grader_error and fine.problem.startswith("no A1_forward_and_loss.ipynb")
+    assert report.grader_errors == 1
