@@ -293,12 +293,12 @@ class KernelSession:
         timeout = min(timeout, remaining)
         nonce = secrets.token_hex(16)
         data = json.dumps({**message, "nonce": nonce}, allow_nan=True).encode()
-        link = self.link
+        link, deadline = self.link, time.monotonic() + timeout
         try:
             link.settimeout(timeout)
             link.sendall(struct.pack(">I", len(data)) + data)
             while True:  # a reply without our nonce was not written by the probe: skip it
-                reply = _receive(link)
+                reply = _receive(link, deadline)
                 if reply is None:
                     raise KernelGone(self.stop_reason() or "ended the kernel (os._exit, "
                                      "exit(), a crash, or a resource limit)")
@@ -316,10 +316,19 @@ class KernelSession:
         self.close()
 
 
-def _receive(link: socket.socket) -> object:
+def _receive(link: socket.socket, deadline: float) -> object:
+    """One length-prefixed JSON message; TimeoutError once ``deadline`` (time.monotonic()) has
+    passed, however the bytes trickle in."""
+    def recv(size: int) -> bytes:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("the reply did not arrive in time")
+        link.settimeout(remaining)
+        return link.recv(size)
+
     head = b""
     while len(head) < 4:
-        chunk = link.recv(4 - len(head))
+        chunk = recv(4 - len(head))
         if not chunk:
             return None
         head += chunk
@@ -328,7 +337,7 @@ def _receive(link: socket.socket) -> object:
         raise OSError(f"a reply of {size} bytes")
     body = bytearray()
     while len(body) < size:
-        chunk = link.recv(min(1 << 20, size - len(body)))
+        chunk = recv(min(1 << 20, size - len(body)))
         if not chunk:
             return None
         body += chunk

@@ -1,7 +1,8 @@
 """The grader's last line of defence (coursework.workers): each notebook in a worker process
 of its own, stopped with everything it started when it outlives a hard limit, so that nothing,
 not even a library call that never returns, holds up a class. A worker that dies or fails is
-reported, never lost, and workers die with the grader.
+reported, never lost, and workers die with the grader. Inside a worker, a reply from a
+kernel that trickles in byte by byte still runs out of time.
 """
 
 from __future__ import annotations
@@ -9,9 +10,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -20,6 +24,7 @@ import pytest
 
 from coursework import grading
 from coursework.notebooks import load_source
+from coursework.runner import _receive
 from coursework.workers import run_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,3 +170,24 @@ def test_a_notebook_that_holds_up_its_worker_is_a_grader_error_and_the_class_goe
     assert all(row.feedback.startswith(stuck.problem) for row in stuck.rows)
     assert not fine.grader_error and fine.problem.startswith("no A1_forward_and_loss.ipynb")
     assert report.grader_errors == 1
+
+
+def test_a_reply_trickling_in_from_a_kernel_runs_out_of_time():
+    grader, kernel = socket.socketpair()
+
+    def trickle():  # promises 100 bytes, then sends one every 0.2 s: each recv would be quick
+        kernel.sendall(struct.pack(">I", 100))
+        for _ in range(100):
+            time.sleep(0.2)
+            try:
+                kernel.sendall(b" ")
+            except OSError:
+                return
+
+    threading.Thread(target=trickle, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        _receive(grader, deadline=started + 1.0)
+    assert time.monotonic() - started < 3
+    grader.close()
+    kernel.close()
