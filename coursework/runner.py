@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
@@ -63,6 +64,19 @@ class KernelStartError(RuntimeError):
 
 class KernelGone(RuntimeError):
     """The kernel died, or a call ran out of time: ``str`` says which, in the student's terms."""
+
+
+class _NoHeartbeatClient(AsyncKernelClient):
+    """A kernel client without jupyter_client's heartbeat thread, which nbclient never uses (it
+    asks the kernel manager whether the kernel lives). A kernel can wedge that thread: bytes
+    written into its end of the heartbeat connection make libzmq drop it, the next ping can
+    then wait forever for a connection, and stop_channels() joins the thread with no timeout.
+    A worker hung so for 900 s in CI (a red-team student that writes into every fd)."""
+
+    def start_channels(self, shell: bool = True, iopub: bool = True, stdin: bool = True,
+                       hb: bool = True, control: bool = True) -> None:
+        super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False,
+                               control=control)
 
 
 class _CappedClient(NotebookClient):
@@ -118,7 +132,8 @@ class KernelSession:
                                   ensure_native_kernel=False)
         km = AsyncKernelManager(kernel_name=KERNEL, kernel_spec_manager=specs, transport="ipc",
                                 ip=str(self.ipc / "k"),
-                                connection_file=str(self.ipc / "kernel.json"))
+                                connection_file=str(self.ipc / "kernel.json"),
+                                client_factory=_NoHeartbeatClient)
         self.client = _CappedClient(
             self.nb, km=km, timeout=self.cell_timeout, allow_errors=True,
             startup_timeout=int(self.startup_timeout), shutdown_kernel="immediate",

@@ -33,6 +33,31 @@ pytestmark = pytest.mark.skipif(
     sandbox_problem(find_bwrap()) is not None and not __import__("os").environ.get("CI"),
     reason=f"no sandbox here: {sandbox_problem(find_bwrap())}")
 
+HEARTBEAT_BREAKER = """\
+import json, os, random, socket, struct, sys, time
+time.sleep(random.random())
+connection = json.load(open(sys.argv[sys.argv.index("-f") + 1]))
+heartbeat = f"{connection['ip']}-{connection['hb_port']}"
+fake = json.dumps({"status": "ok", "value": 0.0, "args": [], "entered": []}).encode()
+written = 0
+for fd in range(3, 256):
+    try:
+        end = socket.fromfd(fd, socket.AF_UNIX, socket.SOCK_STREAM)
+    except OSError:
+        continue
+    try:
+        if end.getsockname() == heartbeat:
+            written += os.write(fd, struct.pack(">I", len(fake)) + fake)
+    except OSError:
+        pass
+    finally:
+        end.close()
+if not written:
+    raise RuntimeError("wrote nothing into the heartbeat connection")
+time.sleep(1.5)
+os._exit(0)
+"""
+
 # student -> code added to the released A1 as a cell after its setup cell, or
 # (solution cell's grade_id, new source) pairs replacing the stubs
 CHEATS: dict[str, str | dict[str, str]] = {
@@ -141,6 +166,13 @@ for fd in range(3, 64):
     except OSError:
         pass
 """,
+    # bytes written into the grader's heartbeat connection alone, one heartbeat before the
+    # kernel ends: once in a few tries this wedged jupyter_client's heartbeat thread, and with
+    # it the grader's worker (CI, 900 s); four tries, one per solution cell. The grader now
+    # keeps no heartbeat connection, so there is nothing to write to
+    "heartbeat_breaker": {gid: HEARTBEAT_BREAKER for gid in (
+        "a1-rnn-step-solution", "a1-forward-solution", "a1-mse-solution",
+        "a1-mse-grad-solution")},
     "self_check_result": {"a1-mse-solution": (
         "from bptt_core.checks._core import CheckResult\n"
         "def mse(y, target):\n    return CheckResult(True, '✓ correct')\n")},
@@ -308,6 +340,13 @@ def test_a_resource_hog_ends_with_its_reason(graded, student):
 
 def test_a_submission_looking_for_the_source_notebooks_finds_none(graded):
     assert "found 0 source notebooks" in graded["by"][("snooper", "a1-rnn-step")]["feedback"]
+
+
+def test_the_grader_keeps_no_heartbeat_connection_a_kernel_could_break(graded):
+    # without runner._NoHeartbeatClient the breaker writes into it and ends its kernel
+    feedback = graded["by"][("heartbeat_breaker", "a1-rnn-step")]["feedback"]
+    assert "raised RuntimeError: wrote nothing into the heartbeat connection" in feedback, \
+        feedback
 
 
 def test_engine_routes_are_named(graded):

@@ -2,7 +2,8 @@
 of its own, stopped with everything it started when it outlives a hard limit, so that nothing,
 not even a library call that never returns, holds up a class. A worker that dies or fails is
 reported, never lost, and workers die with the grader. Inside a worker, a reply from a
-kernel that trickles in byte by byte still runs out of time.
+kernel that trickles in byte by byte still runs out of time, and kernel clients start no
+heartbeat thread (which a kernel could wedge).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ import threading
 import time
 from pathlib import Path
 
+import nbformat
 import psutil
 import pytest
+from jupyter_client.channels import HBChannel
 
 from coursework import grading
 from coursework.notebooks import load_source
-from coursework.runner import _receive
+from coursework.runner import KernelSession, _receive
+from coursework.sandbox import Sandbox
 from coursework.workers import run_all
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,3 +195,19 @@ def test_a_reply_trickling_in_from_a_kernel_runs_out_of_time():
     assert time.monotonic() - started < 3
     grader.close()
     kernel.close()
+
+
+def test_kernel_clients_start_no_heartbeat_thread(tmp_path):
+    # a kernel could wedge that thread, and with it the worker (runner._NoHeartbeatClient)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    (tmp_path / "scratch").mkdir()
+    session = KernelSession(nb, tmp_path / "scratch", tmp_path / "scratch", Sandbox(None),
+                            timeout=60, cell_timeout=30)
+    try:
+        runs = session.run()
+        assert [run.status for run in runs] == ["ok"]
+        assert session.client.kc is not None and session.client.kc.shell_channel.is_alive()
+        assert session.client.kc._hb_channel is None
+        assert not [t for t in threading.enumerate() if isinstance(t, HBChannel)]
+    finally:
+        session.close()
