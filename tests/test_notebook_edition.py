@@ -152,6 +152,20 @@ def test_unknown_constructs_fail_with_the_place():
         convert([{"code": "1"}, {"md": "{eq}`nope`"}])
 
 
+def test_code_shown_in_the_text_is_neither_a_heading_nor_an_equation(tmp_path):
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/01_a\n")
+    text = ("```python\n# not a title\nprint('$$ (not-an-equation)')\n$$ (not-either)\n```\n\n"
+            "# 1. First\n\n$$\nx\n$$ (an-equation)\n")
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "01_a.ipynb").write_text(json.dumps({
+        "cells": [{"cell_type": "markdown", "metadata": {}, "source": text}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    book = mk.read_book(tmp_path)
+    assert book.titles["book/01_a"] == "1. First"
+    assert book.targets == {"an-equation": mk.Target("eq", "book/01_a", 1)}
+
+
 def test_outputs_are_not_stored():
     nb_cells = convert([{"code": "1 + 1"}])
     assert nb_cells[0]["outputs"] == [] and nb_cells[0]["execution_count"] is None

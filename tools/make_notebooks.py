@@ -173,6 +173,23 @@ def argument_lines(body: list[str]) -> int:
     return 0
 
 
+def prose_lines(text: str):
+    """The lines of ``text`` outside plain code fences (```python ... ```): a ``# comment`` or
+    a ``$$ (label)`` shown as code is neither a heading nor an equation."""
+    in_code = None
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if in_code:
+            if stripped.startswith(in_code) and not stripped.strip(in_code[0]):
+                in_code = None
+            continue
+        plain = PLAIN_FENCE.match(line)
+        if plain and not FENCE.match(line):
+            in_code = plain.group(1)
+            continue
+        yield line
+
+
 def read_book(root: Path = ROOT) -> Book:
     config = yaml.safe_load((root / "_config.yml").read_text())
     baseurl = ((config.get("sphinx") or {}).get("config") or {}).get("html_baseurl") or \
@@ -185,7 +202,7 @@ def read_book(root: Path = ROOT) -> Book:
         cells = markdown_cells(doc_path(root, doc))
         pending: list[str] = []  # (label)= targets waiting for their heading
         for text in cells:
-            for line in text.split("\n"):
+            for line in prose_lines(text):
                 target = TARGET.match(line)
                 heading = HEADING.match(line)
                 if target:
