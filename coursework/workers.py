@@ -85,7 +85,7 @@ def run_all(calls: list[tuple[Hashable, Callable[..., Any], tuple]], *, jobs: in
                     yield outcome
     finally:  # an interrupted run (Ctrl-C, an error in the caller) stops its workers too
         for run in running.values():
-            _kill_tree(run.process.pid)
+            _kill_tree(run.process)
 
 
 def _ended(link: Connection, run: _Running, limit: float) -> Outcome | None:
@@ -103,12 +103,12 @@ def _ended(link: Connection, run: _Running, limit: float) -> Outcome | None:
                            seconds=seconds)
         run.process.join(timeout=10)
         if run.process.is_alive():  # it answered, so nothing it still does matters
-            _kill_tree(run.process.pid)
+            _kill_tree(run.process)
         return Outcome(run.key, value=value, seconds=seconds) if ok else \
             Outcome(run.key, failure=value, seconds=seconds)
     if seconds < limit:
         return None
-    _kill_tree(run.process.pid)
+    _kill_tree(run.process)
     return Outcome(run.key, failure=f"did not end within the grader's hard limit of {limit:g} s "
                                     f"per notebook, so the grader stopped it and everything it "
                                     f"had started", seconds=seconds)
@@ -131,16 +131,18 @@ def _work(sending: Connection, parent: int, function: Callable[..., Any], args: 
     sending.close()
 
 
-def _kill_tree(pid: int) -> None:
-    """Kill process ``pid`` first, so that it starts nothing more, then all its descendants."""
+def _kill_tree(worker: Any) -> None:
+    """Kill a worker (a multiprocessing Process) first, so that it starts nothing more, then
+    all its descendants; reap the worker."""
     try:
-        root = psutil.Process(pid)
+        root = psutil.Process(worker.pid)
         family = [root, *root.children(recursive=True)]
     except psutil.Error:
-        return
+        family = []
     for process in family:
         try:
             process.kill()
         except psutil.Error:
             pass
-    psutil.wait_procs(family, timeout=10)
+    worker.join(timeout=10)  # the worker is this process's child: reaped here, not by psutil
+    psutil.wait_procs(family[1:], timeout=10)
