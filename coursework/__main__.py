@@ -9,7 +9,9 @@ sandbox without --no-sandbox).
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -20,9 +22,13 @@ from .releasing import release
 
 def _positive(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
     return value
+
+
+def _interrupt(signum, frame):  # type: ignore[no-untyped-def]
+    raise KeyboardInterrupt
 
 
 def _count(text: str) -> int:
@@ -180,11 +186,21 @@ def _grade(args: argparse.Namespace, assignments: list) -> int:
     # invisible in the sandbox besides the sources and submissions: where the grades go, the
     # instructor's home and working folder (the engine and the venv are put back, read-only)
     sandbox.hidden += [output.parent, Path.home(), Path.cwd()]
-    report = grade_class(submissions, assignments, sandbox=sandbox, jobs=args.jobs,
-                         shard=shard, state=state,
-                         timeout=args.timeout or DEFAULT_TIMEOUT,
-                         cell_timeout=args.cell_timeout or DEFAULT_CELL_TIMEOUT,
-                         progress=ProgressBar())
+    # a time limit's SIGTERM (SLURM, CI) ends the run as Ctrl-C does: workers and kernels
+    # stopped, scratch copies of the students' work removed, finished notebooks kept
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        report = grade_class(submissions, assignments, sandbox=sandbox, jobs=args.jobs,
+                             shard=shard, state=state,
+                             timeout=args.timeout or DEFAULT_TIMEOUT,
+                             cell_timeout=args.cell_timeout or DEFAULT_CELL_TIMEOUT,
+                             progress=ProgressBar())
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the notebooks graded so far are kept in {state}; run the same "
+              f"command again to go on from there", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
     book, folder = _write_all(report.rows, output, args.gradebook, args.feedback)
     print(summary(report))
     students, notebooks = len(report.results), len(report.results) * len(assignments)

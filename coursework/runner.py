@@ -121,7 +121,11 @@ class KernelSession:
         """A fresh kernel with the probe connected; KernelStartError if it does not start."""
         self.close()
         self.kernels += 1
-        self.ipc = Path(tempfile.mkdtemp(prefix=f"ipc{self.kernels}-", dir=self.scratch.parent))
+        # a Unix socket's path has at most 107 bytes: under a long TMPDIR the sockets go to /tmp
+        # (the sandbox binds the folder where it is, and shows a kernel no other one)
+        base = self.scratch.parent if len(os.fsencode(self.scratch.parent)) <= 60 else \
+            Path("/tmp")
+        self.ipc = Path(tempfile.mkdtemp(prefix=f"ipc{self.kernels}-", dir=base))
         os.chmod(self.ipc, 0o700)
         spec = self.ipc / "kernels" / KERNEL
         spec.mkdir(parents=True)

@@ -48,10 +48,10 @@ class _Running:
 
 
 def context() -> Any:
-    """fork where there is one: a worker starts with the grader's modules already imported
-    (nbformat alone takes seconds to import) and the assignments already read."""
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method)
+    """fork on Linux: a worker starts with the grader's modules already imported (nbformat
+    alone takes seconds to import) and the assignments already read. spawn elsewhere (macOS's
+    system libraries are not safe to fork)."""
+    return multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
 
 def run_all(calls: list[tuple[Hashable, Callable[..., Any], tuple]], *, jobs: int,
@@ -72,11 +72,20 @@ def run_all(calls: list[tuple[Hashable, Callable[..., Any], tuple]], *, jobs: in
                 receiving, sending = ctx.Pipe(duplex=False)
                 process = ctx.Process(target=_work, args=(sending, os.getpid(), function, args),
                                       daemon=True)
-                process.start()
-                sending.close()  # the worker holds the only writing end: EOF when it dies
+                try:
+                    process.start()
+                except OSError as error:  # out of processes or memory: this call fails alone
+                    receiving.close()
+                    yield Outcome(key, failure=f"could not start a worker process ({error})")
+                    continue
+                finally:
+                    sending.close()  # the worker holds the only writing end: EOF when it dies
                 running[receiving] = _Running(key, process, time.monotonic())
+            if not running:
+                continue
             first_deadline = min(r.started for r in running.values()) + limit
-            wait(list(running), timeout=max(0.0, first_deadline - time.monotonic()))
+            # at most a minute at a time: poll() takes its timeout in milliseconds as a C int
+            wait(list(running), timeout=min(60.0, max(0.0, first_deadline - time.monotonic())))
             for link in list(running):
                 outcome = _ended(link, running[link], limit)
                 if outcome is not None:
@@ -96,12 +105,14 @@ def _ended(link: Connection, run: _Running, limit: float) -> Outcome | None:
             ok, value = link.recv()
         except (EOFError, OSError):
             run.process.join(timeout=10)
+            if run.process.is_alive():  # it closed its end of the pipe and went on
+                _kill_tree(run.process)
             code = run.process.exitcode
             how = (f"was killed by signal {-code}" if code is not None and code < 0
                    else f"ended with exit code {code}")
             return Outcome(run.key, failure=f"the worker process {how} without an answer",
                            seconds=seconds)
-        run.process.join(timeout=10)
+        run.process.join(timeout=1)
         if run.process.is_alive():  # it answered, so nothing it still does matters
             _kill_tree(run.process)
         return Outcome(run.key, value=value, seconds=seconds) if ok else \
@@ -123,6 +134,7 @@ def _work(sending: Connection, parent: int, function: Callable[..., Any], args: 
             pass
     if os.getppid() != parent:  # the grader died before this worker could follow it
         os._exit(1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the grader's handler is for the grader
     try:
         answer = (True, function(*args))
     except BaseException as error:  # noqa: BLE001 -- reported to the grader, never lost
@@ -133,16 +145,23 @@ def _work(sending: Connection, parent: int, function: Callable[..., Any], args: 
 
 def _kill_tree(worker: Any) -> None:
     """Kill a worker (a multiprocessing Process) first, so that it starts nothing more, then
-    all its descendants; reap the worker."""
+    all its descendants, and the process groups of those that lead one (kernels do: a child a
+    kernel started after the list was taken dies with its group); reap the worker."""
+    if worker.exitcode is not None:  # reaped already: its pid may belong to another process
+        return
     try:
         root = psutil.Process(worker.pid)
         family = [root, *root.children(recursive=True)]
     except psutil.Error:
         family = []
+    own_group = os.getpgrp()
     for process in family:
         try:
+            group = os.getpgid(process.pid)
             process.kill()
-        except psutil.Error:
+            if group == process.pid and group != own_group:
+                os.killpg(group, signal.SIGKILL)
+        except (psutil.Error, OSError):
             pass
     worker.join(timeout=10)  # the worker is this process's child: reaped here, not by psutil
     psutil.wait_procs(family[1:], timeout=10)

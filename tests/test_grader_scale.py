@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -134,10 +135,13 @@ def test_without_a_sandbox_grading_refuses_unless_told(klass, tmp_path, monkeypa
 def test_an_interrupted_run_resumes_without_grading_finished_notebooks_again(klass):
     root, out = klass["root"], klass["root"] / "interrupted" / "grades.csv"
     state = out.with_name("grades.state")
+    scratch = root / "interrupted-tmp"
+    scratch.mkdir()
     run = subprocess.Popen([sys.executable, "-m", "coursework", "grade", str(klass["subs"]),
                             "-o", str(out), "--source", str(klass["source"]), "--jobs", "1",
                             "--cell-timeout", "10"],  # the options of grade(), which resumes
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           env={**os.environ, "TMPDIR": str(scratch)})  # what SIGKILL leaves
     deadline = time.monotonic() + 300
     while not len(list(state.rglob("*.json"))) >= 2 and time.monotonic() < deadline:
         time.sleep(0.2)
