@@ -156,6 +156,7 @@ def test_code_shown_in_the_text_is_neither_a_heading_nor_an_equation(tmp_path):
     (tmp_path / "_config.yml").write_text("title: t\n")
     (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/01_a\n")
     text = ("```python\n# not a title\nprint('$$ (not-an-equation)')\n$$ (not-either)\n```\n\n"
+            "```{note}\nA directive's closing fence opens no code.\n```\n\n"
             "# 1. First\n\n$$\nx\n$$ (an-equation)\n")
     (tmp_path / "book").mkdir()
     (tmp_path / "book" / "01_a.ipynb").write_text(json.dumps({

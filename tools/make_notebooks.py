@@ -132,9 +132,10 @@ def markdown_cells(path: Path) -> list[str]:
     return ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"]
 
 
-def directive_blocks(text: str):
-    """(name, arg, options) of every directive in ``text``, in order, nested ones included."""
-    lines = text.split("\n")
+def fenced(lines: list[str]):
+    """(index, line, role) for each line: "open" and "close" for a directive's fences (with the
+    FENCE match as a fourth item on "open"), "code" for plain code fences and what is inside
+    them, "text" for everything else, directives' bodies included."""
     in_code = None
     open_fences: list[str] = []
     for i, line in enumerate(lines):
@@ -142,10 +143,27 @@ def directive_blocks(text: str):
         if in_code:
             if stripped.startswith(in_code) and not stripped.strip(in_code[0]):
                 in_code = None
+            yield i, line, "code", None
             continue
         match = FENCE.match(line)
         if match:
             open_fences.append(match.group("fence"))
+            yield i, line, "open", match
+        elif open_fences and stripped == open_fences[-1]:
+            open_fences.pop()
+            yield i, line, "close", None
+        elif PLAIN_FENCE.match(line):
+            in_code = PLAIN_FENCE.match(line).group(1)
+            yield i, line, "code", None
+        else:
+            yield i, line, "text", None
+
+
+def directive_blocks(text: str):
+    """(name, arg, options) of every directive in ``text``, in order, nested ones included."""
+    lines = text.split("\n")
+    for i, _line, role, match in fenced(lines):
+        if role == "open":
             options = {}
             for following in lines[i + 1 + argument_lines(lines[i + 1:]):]:
                 opt = OPTION.match(following)
@@ -153,10 +171,6 @@ def directive_blocks(text: str):
                     break
                 options[opt.group("key")] = opt.group("value")
             yield match.group("name"), match.group("arg"), options
-        elif open_fences and stripped == open_fences[-1]:
-            open_fences.pop()
-        elif PLAIN_FENCE.match(line):
-            in_code = PLAIN_FENCE.match(line).group(1)
 
 
 def argument_lines(body: list[str]) -> int:
@@ -174,20 +188,9 @@ def argument_lines(body: list[str]) -> int:
 
 
 def prose_lines(text: str):
-    """The lines of ``text`` outside plain code fences (```python ... ```): a ``# comment`` or
-    a ``$$ (label)`` shown as code is neither a heading nor an equation."""
-    in_code = None
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if in_code:
-            if stripped.startswith(in_code) and not stripped.strip(in_code[0]):
-                in_code = None
-            continue
-        plain = PLAIN_FENCE.match(line)
-        if plain and not FENCE.match(line):
-            in_code = plain.group(1)
-            continue
-        yield line
+    """The lines of ``text`` outside code fences and directive fences: a ``# comment`` or a
+    ``$$ (label)`` shown as code is neither a heading nor an equation."""
+    return [line for _i, line, role, _match in fenced(text.split("\n")) if role == "text"]
 
 
 def read_book(root: Path = ROOT) -> Book:
