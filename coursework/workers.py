@@ -105,16 +105,14 @@ def _ended(link: Connection, run: _Running, limit: float) -> Outcome | None:
             ok, value = link.recv()
         except (EOFError, OSError):
             run.process.join(timeout=10)
-            if run.process.is_alive():  # it closed its end of the pipe and went on
-                _kill_tree(run.process)
+            _kill_tree(run.process)  # if it closed its end of the pipe and went on
             code = run.process.exitcode
             how = (f"was killed by signal {-code}" if code is not None and code < 0
                    else f"ended with exit code {code}")
             return Outcome(run.key, failure=f"the worker process {how} without an answer",
                            seconds=seconds)
         run.process.join(timeout=1)
-        if run.process.is_alive():  # it answered, so nothing it still does matters
-            _kill_tree(run.process)
+        _kill_tree(run.process)  # if it lingers: it answered, so nothing it still does matters
         return Outcome(run.key, value=value, seconds=seconds) if ok else \
             Outcome(run.key, failure=value, seconds=seconds)
     if seconds < limit:
